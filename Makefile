@@ -1,0 +1,37 @@
+# augcli tasks. `make help` lists them.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: help install demo test lint golden bench clean
+
+help:  ## list the tasks
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(BIN)/augcli: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/augcli  ## create .venv and install augcli with its test tools
+
+demo: install  ## augment the bundled natural-photo sample into out/natural
+	$(BIN)/augcli run recipes/natural.yaml
+
+test: install  ## run the test suite
+	$(BIN)/python -m pytest
+
+lint: install  ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check augcli tests benchmarks
+	$(BIN)/ruff format --check augcli tests benchmarks
+	$(BIN)/mypy augcli
+
+golden: install  ## regenerate the golden error messages of tests/recipes/broken (review the diff!)
+	$(BIN)/python tests/regen_golden.py
+
+bench: install  ## run the benchmark and write benchmarks/RESULTS.md
+	$(BIN)/python benchmarks/bench.py
+
+clean:  ## remove outputs and caches (not the venv)
+	rm -rf out preview.png .pytest_cache .ruff_cache .mypy_cache benchmarks/work

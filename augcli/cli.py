@@ -1,0 +1,316 @@
+"""The `augcli` command: parse options, call one core function, render its result, pick the exit code.
+
+Heavy modules (albumentations, cv2, pydantic) are imported inside commands, so `augcli --help`
+stays fast and never imports albumentations.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+from typer.core import TyperGroup
+
+from augcli import __version__
+from augcli.errors import AugcliError, ExitCode
+
+
+class _Group(TyperGroup):
+    """Turns every failure into one line on stderr and a named exit code."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["standalone_mode"] = False
+        argv = kwargs.get("args") or (args[0] if args else None) or sys.argv[1:]
+        try:
+            rv = super().main(*args, **kwargs)
+        except typer.Abort:
+            _fail("interrupted", ExitCode.INTERRUPTED)
+        except KeyboardInterrupt:
+            _fail("interrupted", ExitCode.INTERRUPTED)
+        except AugcliError as exc:
+            if "--traceback" in argv:
+                raise
+            _fail(str(exc), exc.exit_code)
+        except Exception as exc:
+            # Typer's own usage errors (bad option, missing argument) carry these two attributes.
+            if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+                raise
+            ctx = getattr(exc, "ctx", None)
+            _fail(exc.format_message().splitlines()[0], ExitCode.INVALID, ctx)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _fail(message: str, code: int, ctx: Any = None) -> NoReturn:
+    hint = f" (see '{ctx.command_path} --help')" if ctx is not None and "--help" not in message else ""
+    typer.echo(f"augcli: error: {message}{hint}", err=True)
+    sys.exit(int(code))
+
+
+app = typer.Typer(
+    cls=_Group,
+    help="Augment image datasets on disk from a YAML recipe, labels kept true.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"augcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    traceback: bool = typer.Option(False, "--traceback", help="Show a Python traceback on errors (for bug reports)."),
+) -> None:
+    """augcli: validate-recipe, preview, run."""
+
+
+# --------------------------------------------------------------------------- validate-recipe
+
+
+@app.command("validate-recipe")
+def validate_recipe(
+    recipes: list[Path] = typer.Argument(..., help="Recipe files (or preset names) to check."),
+    strict: bool = typer.Option(False, "--strict", help="Treat lint warnings as failures (exit 1)."),
+    as_json: bool = typer.Option(False, "--json", help="Print a machine-readable report on stdout."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print problems only, not the pipeline tree."),
+) -> int:
+    """Report every problem in each recipe as file:line:col, then show the resolved pipeline."""
+    from augcli.recipe import check_recipe, resolve_recipe_arg
+
+    reports = [(arg, check_recipe(resolve_recipe_arg(arg))) for arg in recipes]
+    code = ExitCode.OK
+    for _, report in reports:
+        if report.errors:
+            code = ExitCode.INVALID
+        elif report.warnings and strict and code == ExitCode.OK:
+            code = ExitCode.FAILURES
+    if as_json:
+        typer.echo(
+            json.dumps({"valid": code == ExitCode.OK, "recipes": [_report_json(a, r) for a, r in reports]}, indent=2)
+        )
+        return int(code)
+    for arg, report in reports:
+        for problem in report.problems:
+            typer.echo(problem.format(), err=True)
+        if report.recipe is not None and not quiet:
+            typer.echo(render_tree(report.recipe))
+        n_err, n_warn = len(report.errors), len(report.warnings)
+        verdict = "invalid" if n_err else ("valid" if not (n_warn and strict) else "valid, but warnings fail --strict")
+        typer.echo(
+            f"{arg}: {verdict} ({n_err} error{'s' * (n_err != 1)}, {n_warn} warning{'s' * (n_warn != 1)})",
+            err=True,
+        )
+    return int(code)
+
+
+def _report_json(arg: Path, report: Any) -> dict[str, Any]:
+    recipe = report.recipe
+    return {
+        "file": str(arg),
+        "valid": not report.errors,
+        "errors": len(report.errors),
+        "warnings": len(report.warnings),
+        "problems": [p.to_json() for p in report.problems],
+        "recipe": None if recipe is None else {**recipe.data, "hash": recipe.hash},
+    }
+
+
+def render_tree(recipe: Any) -> str:
+    """The resolved pipeline as a user reads it: sections, steps, probabilities, given parameters."""
+    from augcli import registry
+
+    lines = [f"{recipe.name}  (domain {recipe.domain}, seed {recipe.seed}, {recipe.copies} copies per image)"]
+    if len(recipe.chain) > 1:
+        lines.append("  extends: " + " <- ".join(_short(p) for p in recipe.chain))
+    lines.append(f"  input:  {_short(recipe.input) if recipe.input else '(none; pass --input)'}")
+    fmt = recipe.output_format + (
+        f", quality {recipe.quality}" if recipe.output_format in ("jpg", "webp", "same") else ""
+    )
+    lines.append(f"  output: {_short(recipe.output) if recipe.output else '(none; pass --output)'}  ({fmt})")
+
+    def step(spec: Any, depth: int) -> None:
+        cls = registry.catalogue()[spec.name]
+        p = spec.params.get("p", registry.default_p(cls))
+        params = ", ".join(f"{k}={_fmt(v)}" for k, v in spec.params.items() if k != "p")
+        prob = f"  p={_fmt(p)}" if p is not None else ""
+        lines.append(f"{'  ' * depth}- {spec.name}({params}){prob}")
+        for child in spec.children or []:
+            step(child, depth + 1)
+
+    for section in ("preprocess", "augment"):
+        specs = getattr(recipe, section)
+        lines.append(f"  {section}:" + ("  (none)" if not specs else ""))
+        for spec in specs:
+            step(spec, 2)
+    return "\n".join(lines)
+
+
+def _short(path: Path | str) -> str:
+    import os
+
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return rel if not rel.startswith("../../..") else str(path)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    return str(value)
+
+
+# --------------------------------------------------------------------------- presets / init
+
+
+@app.command("presets")
+def presets() -> None:
+    """List the bundled domain presets."""
+    from augcli.recipe import preset_names, preset_path
+    from augcli.yamlloc import load_yaml
+
+    for name in preset_names():
+        data = load_yaml(preset_path(name).read_text(encoding="utf-8"), name).data or {}
+        typer.echo(
+            f"{name:<12} {str(data.get('description', '')).strip().splitlines()[0] if data.get('description') else ''}"
+        )
+
+
+@app.command("init")
+def init(
+    path: Path = typer.Argument(Path("recipe.yaml"), help="Where to write the new recipe."),
+    preset: str = typer.Option(..., "--preset", "-p", help="Preset to start from (see `augcli presets`)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+) -> None:
+    """Write a starting recipe from a preset, with its input path rewritten to stay valid."""
+    from augcli.recipe import init_recipe_text
+
+    if path.exists() and not force:
+        raise AugcliError("file exists; pass --force to overwrite it", path)
+    text = init_recipe_text(preset, path)
+    from augcli.imageio import atomic_write_text
+
+    atomic_write_text(path, text)
+    typer.echo(f"wrote {path} from preset '{preset}'; check it with: augcli validate-recipe {path}", err=True)
+
+
+# --------------------------------------------------------------------------- run
+
+
+def _load(recipe_arg: Path) -> Any:
+    """A valid recipe, or every located error at once (exit 2) — the same text validate-recipe shows."""
+    from augcli.errors import RecipeError
+    from augcli.recipe import check_recipe, resolve_recipe_arg
+
+    report = check_recipe(resolve_recipe_arg(recipe_arg))
+    if report.recipe is None:
+        for problem in report.problems:
+            typer.echo(problem.format(), err=True)
+        raise RecipeError(recipe_arg, report.errors)
+    return report.recipe
+
+
+@app.command("run")
+def run(
+    recipe: Path = typer.Argument(..., help="Recipe file or preset name."),
+    input: Path | None = typer.Option(None, "--input", "-i", help="Dataset folder (overrides the recipe's input)."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Output folder (overrides the recipe's)."),
+    workers: int = typer.Option(0, "--workers", "-w", min=0, help="Worker processes; 0 = all cores, 1 = in-process."),
+    shard: str | None = typer.Option(None, "--shard", help="Process shard I of N (I/N, 0 <= I < N) for array jobs."),
+    resume: bool = typer.Option(
+        True, "--resume/--no-resume", help="Skip outputs a previous run of this recipe finished."
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace another recipe's outputs in the output folder."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be written; write nothing."),
+    layout: str = typer.Option("auto", "--layout", help="auto, flat, classes, splits or split-classes."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar; only the summary and errors."),
+) -> int:
+    """Augment a dataset: train split gets preprocess + augment; val/test get preprocess only."""
+    from augcli.errors import UsageError
+    from augcli.runner import RunOptions, parse_shard, run_dataset
+
+    loaded = _load(recipe)
+    source = input or loaded.input
+    target = output or loaded.output
+    if source is None or target is None:
+        missing = "input" if source is None else "output"
+        raise UsageError(f"no {missing} folder: set `{missing}:` in the recipe or pass --{missing}")
+    options = RunOptions(
+        input=Path(source),
+        output=Path(target),
+        workers=workers,
+        shard=parse_shard(shard) if shard else None,
+        resume=resume,
+        overwrite=overwrite,
+        dry_run=dry_run,
+        layout=layout,
+    )
+    bar: Any = None
+
+    def on_start(total: int) -> None:
+        nonlocal bar
+        if not quiet:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="img", desc=loaded.name, file=sys.stderr, dynamic_ncols=True)
+
+    try:
+        report = run_dataset(loaded, options, progress=lambda n: bar.update(n) if bar else None, on_start=on_start)
+    finally:
+        if bar is not None:
+            bar.close()
+    typer.echo(render_run(report))
+    return int(report.exit_code)
+
+
+def render_run(report: Any) -> str:
+    lines = []
+    if report.dry_run:
+        lines.append(f"dry run: {report.input} ({report.layout} layout) -> {report.output}; nothing written")
+        for split, count in sorted(report.per_split.items()):
+            classes = report.per_class.get(split, {})
+            detail = ", ".join(f"{c} {n}" for c, n in sorted(classes.items()) if c != "-")
+            lines.append(f"  {split:<6} {count:>7} outputs" + (f"  ({detail})" if detail else ""))
+        lines.append(
+            f"  total  {report.planned:>7} outputs from {report.sources} images, about {_mb(report.estimate_bytes)}"
+        )
+        return "\n".join(lines)
+    lines.append(
+        f"{report.written} written, {report.skipped} already done, {len(report.failures)} failed "
+        f"in {report.elapsed:.1f} s ({report.throughput:.1f} images/s) -> {report.output}"
+    )
+    for split, count in sorted(report.per_split.items()):
+        lines.append(f"  {split}: {count} outputs")
+    for fail in report.failures:
+        lines.append(f"  failed: {fail['source']}: {fail['reason']}")
+    for pair in report.leaks:
+        lines.append(f"  warning: same image in several splits (leakage): {', '.join(pair)}")
+    if report.ignored:
+        shown = ", ".join(report.ignored[:5]) + (" ..." if len(report.ignored) > 5 else "")
+        lines.append(f"  ignored {len(report.ignored)} non-image files: {shown}")
+    return "\n".join(lines)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.0f} kB"
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Errors augcli reports to a user, and the exit codes the CLI maps them to."""
+
+from __future__ import annotations
+
+import enum
+import os
+
+
+class ExitCode(enum.IntEnum):
+    """What a shell sees; named so that no command hard-codes a number."""
+
+    OK = 0
+    FAILURES = 1  # the job ran but something failed (or, with --strict, warned)
+    INVALID = 2  # bad recipe, bad option, missing file: nothing was done
+    INTERRUPTED = 130  # Ctrl-C
+
+
+class AugcliError(Exception):
+    """Base of every error augcli reports to a user: one line, naming the file."""
+
+    exit_code = ExitCode.INVALID
+
+    def __init__(self, message: str, path: str | os.PathLike[str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.path = None if path is None else os.fspath(path)
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.path})" if self.path else self.message
+
+
+class UsageError(AugcliError):
+    """The command line asks for something impossible (missing input, output inside input, ...)."""
+
+
+class RecipeError(AugcliError):
+    """A recipe is invalid; carries every located problem so they can all be shown at once."""
+
+    def __init__(self, path: str | os.PathLike[str], problems: list):  # list[Problem]
+        self.problems = problems
+        first = problems[0].format() if problems else "invalid recipe"
+        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(first + more)
+        self.path = os.fspath(path)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ImageReadError(AugcliError):
+    """An input image is unreadable, corrupt or of an unsupported kind."""
+
+    exit_code = ExitCode.FAILURES
+
+
+class ImageWriteError(AugcliError):
+    """An output could not be written."""
+
+    exit_code = ExitCode.FAILURES

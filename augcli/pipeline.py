@@ -1,0 +1,100 @@
+"""Recipe -> Albumentations Compose objects, and the seeding that makes every output reproducible.
+
+Each output gets its own seed, derived from (recipe seed, source path relative to the dataset
+root, copy index), and the whole augment pipeline draws from ONE generator seeded with it.
+(Albumentations' own `Compose.set_random_seed` gives every transform an identical generator, so
+two flips with p=0.5 would always fire together; `set_random_state` with a shared stream does not.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import augcli  # noqa: F401  (sets NO_ALBUMENTATIONS_UPDATE before albumentations is imported)
+from augcli import registry
+from augcli.recipe import Recipe, TransformSpec, build_step
+
+# Applied-parameter keys that are bulky or internal; a manifest line should stay readable.
+_DROP_KEYS = {"shape", "matrix", "bbox_matrix", "output_shape", "interpolation", "mask_interpolation"}
+
+
+def build_steps(specs: list[TransformSpec]) -> list[Any]:
+    out = []
+    for spec in specs:
+        cls = registry.catalogue()[spec.name]
+        children = build_steps(spec.children) if spec.children is not None else None
+        out.append(build_step(cls, spec.params, children))
+    return out
+
+
+def build_compose(specs: list[TransformSpec], **compose_kwargs: Any) -> Any:
+    import albumentations as A
+
+    return A.Compose(build_steps(specs), save_applied_params=True, strict=True, **compose_kwargs)
+
+
+@dataclass
+class Pipelines:
+    """The two halves of a recipe: deterministic preprocess, random augment."""
+
+    preprocess: Any
+    augment: Any
+
+
+def build_pipelines(recipe: Recipe, **compose_kwargs: Any) -> Pipelines:
+    return Pipelines(
+        preprocess=build_compose(recipe.preprocess, **compose_kwargs),
+        augment=build_compose(recipe.augment, **compose_kwargs),
+    )
+
+
+def derive_seed(recipe_seed: int, relpath: str, copy_index: int) -> int:
+    """A 63-bit seed that depends only on its inputs (not on worker, order or platform)."""
+    key = f"{recipe_seed}\x00{relpath}\x00{copy_index}".encode()
+    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little") >> 1
+
+
+def seed_pipeline(compose: Any, seed: int) -> None:
+    compose.set_random_state(np.random.default_rng(seed), random.Random(seed))
+
+
+def run_compose(compose: Any, seed: int | None = None, **data: Any) -> dict[str, Any]:
+    """Apply a Compose to one sample; with a seed, the result depends on nothing else."""
+    if seed is not None:
+        seed_pipeline(compose, seed)
+    return dict(compose(**data))
+
+
+def applied_summary(applied: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The transforms that fired with their sampled parameters, JSON-ready and compact."""
+    out = []
+    for name, params in applied:
+        clean = {k: _jsonable(v) for k, v in params.items() if k not in _DROP_KEYS}
+        out.append({"name": name, "params": {k: v for k, v in clean.items() if v is not _SKIP}})
+    return out
+
+
+_SKIP = object()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (bool, int, str)) or value is None:
+        return value
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, np.generic):
+        return _jsonable(value.item())
+    if isinstance(value, np.ndarray):
+        return _SKIP if value.size > 16 else _jsonable(value.tolist())
+    if isinstance(value, (list, tuple)):
+        items = [_jsonable(v) for v in value]
+        return _SKIP if any(v is _SKIP for v in items) or len(items) > 16 else items
+    if isinstance(value, dict):
+        items2 = {str(k): _jsonable(v) for k, v in value.items()}
+        return {k: v for k, v in items2.items() if v is not _SKIP}
+    return _SKIP
