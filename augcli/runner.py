@@ -1,0 +1,543 @@
+"""Plan a run's outputs, execute them on an executor (a local process pool today), report.
+
+Workers get paths, not pixels: each decodes its source once, preprocesses once, makes all its
+copies from that result and writes them atomically. Every output's seed comes from (recipe seed,
+source path relative to the dataset root, copy index), so results do not depend on the number of
+workers, the order they finish in, or how the dataset is sharded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import signal
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from augcli import __version__
+from augcli.datasets import Dataset, Sample, discover
+from augcli.errors import AugcliError, ExitCode, ImageReadError, UsageError
+from augcli.imageio import DecodedImage, read_image, write_image
+from augcli.manifest import (
+    ManifestWriter,
+    manifest_name,
+    read_manifest,
+    read_manifests,
+    read_run_files,
+    write_run,
+)
+from augcli.pipeline import applied_summary, build_pipelines, derive_seed, run_compose
+from augcli.recipe import Recipe
+
+SUFFIX_FORMAT = {
+    ".jpg": "jpg",
+    ".jpeg": "jpg",
+    ".png": "png",
+    ".webp": "webp",
+    ".tif": "tif",
+    ".tiff": "tif",
+    ".bmp": "bmp",
+}
+SIXTEEN_BIT_FORMATS = {"png", "tif"}
+ALPHA_FORMATS = {"png", "webp", "tif"}
+
+
+class RunInterrupted(AugcliError):
+    exit_code = ExitCode.INTERRUPTED
+
+
+# --------------------------------------------------------------------------- per-image processing
+
+
+@dataclass
+class Rendered:
+    """One output's pixels, ready to encode, and what made them."""
+
+    copy: int
+    pixels: np.ndarray
+    applied: list[dict[str, Any]]
+
+
+class Processor:
+    """The one code path from a decoded source to output pixels; `run` and `preview` both use it."""
+
+    def __init__(self, recipe: Recipe):
+        self.recipe = recipe
+        self.pipelines = build_pipelines(recipe, additional_targets={"alpha": "mask"})
+
+    def preprocess(self, decoded: DecodedImage, rel: str) -> dict[str, Any]:
+        data = _to_pipeline(decoded.pixels)
+        out = run_compose(self.pipelines.preprocess, seed=derive_seed(self.recipe.seed, rel, 0), **data)
+        out["_bits"] = 16 if decoded.pixels.dtype == np.uint16 else 8
+        return out
+
+    def original(self, pre: dict[str, Any]) -> Rendered:
+        return Rendered(0, _from_pipeline(pre), applied_summary(pre.get("applied_transforms", [])))
+
+    def copy(self, pre: dict[str, Any], rel: str, copy: int) -> Rendered:
+        data = {k: v for k, v in pre.items() if k in ("image", "alpha")}
+        out = run_compose(self.pipelines.augment, seed=derive_seed(self.recipe.seed, rel, copy), **data)
+        out["_bits"] = pre["_bits"]
+        return Rendered(copy, _from_pipeline(out), applied_summary(out.get("applied_transforms", [])))
+
+
+def _to_pipeline(pixels: np.ndarray) -> dict[str, Any]:
+    """16-bit data travels as float32 in [0, 1] (Albumentations' other native type); alpha as a mask."""
+    image = pixels.astype(np.float32) / 65535.0 if pixels.dtype == np.uint16 else pixels
+    if image.ndim == 3 and image.shape[2] in (2, 4):
+        alpha = image[..., -1]
+        if alpha.dtype != np.uint8:
+            alpha = np.round(alpha * 255).astype(np.uint8)
+        return {"image": np.ascontiguousarray(image[..., :-1]), "alpha": np.ascontiguousarray(alpha)}
+    return {"image": image}
+
+
+def _from_pipeline(out: dict[str, Any]) -> np.ndarray:
+    image = out["image"]
+    if image.dtype != np.uint8:
+        if out.get("_bits") == 16:
+            image = np.round(np.clip(image, 0, 1) * 65535).astype(np.uint16)
+        else:
+            image = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    alpha = out.get("alpha")
+    if alpha is not None:
+        if image.dtype == np.uint16:
+            alpha = alpha.astype(np.uint16) * 257
+        image = np.dstack([image, alpha])
+    return image
+
+
+def finish_for_format(pixels: np.ndarray, fmt: str) -> np.ndarray:
+    """What a format can hold: 16 bits only in PNG/TIFF, alpha only in PNG/WebP/TIFF (else dropped)."""
+    if pixels.dtype == np.uint16 and fmt not in SIXTEEN_BIT_FORMATS:
+        pixels = np.round(pixels / 257.0).astype(np.uint8)
+    if pixels.ndim == 3 and pixels.shape[2] in (2, 4) and fmt not in ALPHA_FORMATS:
+        pixels = pixels[..., :-1]
+        if pixels.shape[2] == 1:
+            pixels = pixels[..., 0]
+    return pixels
+
+
+# --------------------------------------------------------------------------- planning
+
+
+@dataclass(frozen=True)
+class OutputPlan:
+    copy: int  # 0 = the (preprocessed) original
+    rel: str  # POSIX path under the output root
+
+
+@dataclass(frozen=True)
+class Job:
+    """One source image and the outputs still to make from it."""
+
+    sample: Sample
+    outputs: tuple[OutputPlan, ...]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    input: Path
+    output: Path
+    workers: int = 0  # 0 = all cores
+    shard: tuple[int, int] | None = None
+    resume: bool = True
+    overwrite: bool = False
+    dry_run: bool = False
+    layout: str = "auto"
+
+
+@dataclass
+class RunReport:
+    """What a run did; the CLI renders it and picks the exit code from it."""
+
+    input: str
+    output: str
+    layout: str
+    planned: int = 0
+    written: int = 0
+    skipped: int = 0
+    sources: int = 0
+    failures: list[dict[str, str]] = field(default_factory=list)
+    per_split: dict[str, int] = field(default_factory=dict)
+    per_class: dict[str, dict[str, int]] = field(default_factory=dict)
+    leaks: list[list[str]] = field(default_factory=list)
+    elapsed: float = 0.0
+    estimate_bytes: int = 0
+    dry_run: bool = False
+    ignored: list[str] = field(default_factory=list)
+
+    @property
+    def throughput(self) -> float:
+        return self.written / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.FAILURES if self.failures else ExitCode.OK
+
+
+def copies_per_sample(recipe: Recipe, samples: list[Sample]) -> dict[str, int]:
+    """Augmented copies for each training sample: recipe copies, per-class overrides, or balance."""
+    train = [s for s in samples if s.augmented]
+    out: dict[str, int] = {}
+    if recipe.balance:
+        by_class: dict[str | None, list[Sample]] = defaultdict(list)
+        for s in train:
+            by_class[s.label].append(s)
+        largest = max((len(v) for v in by_class.values()), default=0)
+        target = largest * (recipe.copies + 1)  # originals + copies of the largest class
+        for members in by_class.values():
+            base, extra = divmod(target, len(members))
+            for i, s in enumerate(sorted(members, key=lambda s: s.rel)):
+                out[s.rel] = max(0, base + (1 if i < extra else 0) - 1)
+        return out
+    for s in train:
+        out[s.rel] = recipe.class_copies.get(s.label or "", recipe.copies)
+    return out
+
+
+def output_format(recipe: Recipe, rel: str) -> str:
+    return SUFFIX_FORMAT[Path(rel).suffix.lower()] if recipe.output_format == "same" else recipe.output_format
+
+
+def plan_outputs(recipe: Recipe, samples: list[Sample]) -> list[tuple[Sample, list[OutputPlan]]]:
+    """Every output file, deterministically named `{stem}__aug{k:03d}.{ext}` beside a mirrored original."""
+    copies = copies_per_sample(recipe, samples)
+    stems: Counter[tuple[str, str]] = Counter()
+    for s in samples:
+        p = Path(s.rel)
+        stems[(p.parent.as_posix(), p.stem)] += 1
+    plans = []
+    for s in samples:
+        p = Path(s.rel)
+        ext = output_format(recipe, s.rel)
+        stem = p.stem
+        if stems[(p.parent.as_posix(), p.stem)] > 1:  # a.jpg and a.png in one folder
+            stem = f"{p.stem}_{p.suffix.lstrip('.').lower()}"
+        base = p.parent / stem
+        outs = []
+        if recipe.keep_original or not s.augmented:
+            outs.append(OutputPlan(0, f"{base.as_posix()}.{ext}"))
+        for k in range(1, copies.get(s.rel, 0) + 1 if s.augmented else 1):
+            outs.append(OutputPlan(k, f"{base.as_posix()}__aug{k:03d}.{ext}"))
+        plans.append((s, outs))
+    return plans
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise UsageError(f"--shard takes I/N with 0 <= I < N, e.g. 0/4; got '{text}'") from None
+    if n < 1 or not 0 <= i < n:
+        raise UsageError(f"--shard takes I/N with 0 <= I < N, e.g. 0/4; got '{text}'")
+    return i, n
+
+
+def in_shard(sample: Sample, shard: tuple[int, int] | None) -> bool:
+    """A stable 1/N of the dataset by hash of the relative path (independent of listing order)."""
+    if shard is None:
+        return True
+    digest = hashlib.blake2b(sample.rel.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") % shard[1] == shard[0]
+
+
+# --------------------------------------------------------------------------- execution
+
+
+class Executor(Protocol):
+    """Runs `process` over jobs with a per-worker `init`; results in any order."""
+
+    def run(self, init: Callable[..., None], initargs: tuple[Any, ...], jobs: Iterable[Job]) -> Iterator[Any]: ...
+
+    def terminate(self) -> None: ...
+
+
+class LocalExecutor:
+    """In-process for one worker, else a process pool whose workers start from a clean forkserver."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self._pool: Any = None
+
+    def run(self, init: Callable[..., None], initargs: tuple[Any, ...], jobs: Iterable[Job]) -> Iterator[Any]:
+        if self.workers <= 1:
+            init(*initargs, in_worker=False)
+            for job in jobs:
+                yield process_job(job)
+            return
+        import multiprocessing as mp
+
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["augcli.runner"])
+        self._pool = ctx.Pool(self.workers, initializer=init, initargs=initargs)
+        try:
+            yield from self._pool.imap_unordered(process_job, jobs, chunksize=1)
+            self._pool.close()
+        finally:
+            self._pool.terminate()
+            self._pool.join()
+
+    def terminate(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+
+
+@dataclass
+class _WorkerState:
+    processor: Processor
+    recipe: Recipe
+    input: Path
+    output: Path
+
+
+_STATE: _WorkerState | None = None
+
+
+def init_worker(recipe: Recipe, input_root: Path, output_root: Path, *, in_worker: bool = True) -> None:
+    """Build the pipeline once per worker; OpenCV single-threaded (the pool is the parallelism)."""
+    import cv2
+
+    global _STATE
+    if in_worker:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
+        cv2.setNumThreads(1)
+    _STATE = _WorkerState(Processor(recipe), recipe, input_root, output_root)
+
+
+def process_job(job: Job) -> dict[str, Any]:
+    """Decode once, preprocess once, write each planned output; failures are returned, not raised."""
+    state = _STATE
+    assert state is not None, "init_worker was not called"
+    sample = job.sample
+    src = state.input / sample.rel
+    try:
+        decoded = read_image(src)
+    except ImageReadError as exc:
+        return {"rel": sample.rel, "records": [], "failure": exc.message}
+    content = hashlib.blake2b(decoded.pixels.tobytes(), digest_size=12).hexdigest()
+    records = []
+    try:
+        pre = state.processor.preprocess(decoded, sample.rel)
+        for plan in job.outputs:
+            rendered = (
+                state.processor.original(pre) if plan.copy == 0 else state.processor.copy(pre, sample.rel, plan.copy)
+            )
+            fmt = output_format(state.recipe, sample.rel)
+            pixels = finish_for_format(rendered.pixels, fmt)
+            nbytes = write_image(state.output / plan.rel, pixels, format=fmt, quality=state.recipe.quality)
+            records.append(
+                {
+                    "output": plan.rel,
+                    "source": sample.rel,
+                    "split": sample.split,
+                    "class": sample.label,
+                    "copy": plan.copy,
+                    "seed": derive_seed(state.recipe.seed, sample.rel, plan.copy),
+                    "transforms": rendered.applied,
+                    "size": [int(pixels.shape[1]), int(pixels.shape[0])],
+                    "bytes": nbytes,
+                    "content": content,
+                }
+            )
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return {
+            "rel": sample.rel,
+            "records": records,
+            "failure": f"{type(exc).__name__}: {reason}",
+            "content": content,
+        }
+    return {"rel": sample.rel, "records": records, "failure": None, "content": content}
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def check_folders(input_root: Path, output_root: Path) -> None:
+    inp, out = input_root.resolve(), output_root.resolve()
+    if inp == out:
+        raise UsageError("output folder is the input folder; augcli never writes into its input", out)
+    if out.is_relative_to(inp):
+        raise UsageError("output folder is inside the input folder; augcli never writes into its input", out)
+    if inp.is_relative_to(out):
+        raise UsageError("output folder contains the input folder; choose a separate folder", out)
+
+
+def _prepare_output(recipe: Recipe, options: RunOptions) -> dict[str, dict[str, Any]]:
+    """Decide resume vs fresh; refuse to clobber what is not ours. Returns outputs already done."""
+    out = options.output
+    if not out.exists():
+        return {}
+    runs = read_run_files(out)
+    if not runs:
+        entries = [p for p in out.iterdir() if not p.name.startswith(".")]
+        if entries and not options.overwrite:
+            raise UsageError(
+                "output folder is not empty and holds no augcli run; pass --overwrite to write into it", out
+            )
+        return {}
+    hashes = {r.get("recipe_hash") for r in runs}
+    if hashes != {recipe.hash}:
+        if not options.overwrite:
+            raise UsageError(
+                "output folder holds a run of a different recipe (or seed); pass --overwrite to replace it",
+                out,
+            )
+        _remove_previous(out)
+        return {}
+    if not options.resume:
+        _remove_previous(out)
+        return {}
+    done = read_manifest(out / manifest_name(options.shard))
+    return {k: v for k, v in done.items() if (out / k).is_file()}
+
+
+def _remove_previous(out: Path) -> None:
+    for rel in read_manifests(out):
+        (out / rel).unlink(missing_ok=True)
+    for pattern in ("manifest*.jsonl", "run*.json"):
+        for p in out.glob(pattern):
+            p.unlink()
+
+
+def _remove_temp_files(out: Path) -> None:
+    """Temp files of a killed run (`.name.pid.tmp`); never a finished output."""
+    for dirpath, _dirs, files in os.walk(out):
+        for name in files:
+            if name.startswith(".") and name.endswith(".tmp"):
+                Path(dirpath, name).unlink(missing_ok=True)
+
+
+def run_dataset(
+    recipe: Recipe,
+    options: RunOptions,
+    *,
+    progress: Callable[[int], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+    executor: Executor | None = None,
+) -> RunReport:
+    """Augment a dataset as the recipe says; never raises for a bad image (it is in the report)."""
+    started = time.perf_counter()
+    check_folders(options.input, options.output)
+    dataset: Dataset = discover(options.input, options.layout)
+    if not dataset.samples:
+        raise UsageError("input folder holds no images (.jpg .png .webp .tif .bmp)", options.input)
+    plans = [(s, o) for s, o in plan_outputs(recipe, dataset.samples) if in_shard(s, options.shard)]
+    report = RunReport(str(options.input), str(options.output), dataset.layout, dry_run=options.dry_run)
+    report.ignored = dataset.ignored
+    for sample, outs in plans:
+        report.sources += 1
+        report.per_split[sample.split] = report.per_split.get(sample.split, 0) + len(outs)
+        by_class = report.per_class.setdefault(sample.split, {})
+        by_class[sample.label or "-"] = by_class.get(sample.label or "-", 0) + len(outs)
+        report.planned += len(outs)
+        report.estimate_bytes += _estimate(options.input / sample.rel, recipe, sample.rel) * len(outs)
+    if options.dry_run:
+        report.elapsed = time.perf_counter() - started
+        return report
+
+    done = _prepare_output(recipe, options)
+    options.output.mkdir(parents=True, exist_ok=True)
+    _remove_temp_files(options.output)
+    jobs = []
+    for sample, outs in plans:
+        todo = tuple(o for o in outs if o.rel not in done)
+        report.skipped += len(outs) - len(todo)
+        if todo:
+            jobs.append(Job(sample, todo))
+    writer = ManifestWriter(options.output / manifest_name(options.shard), dict(done))
+    summary = _summary(recipe, options, report, status="running")
+    write_run(options.output, options.shard, summary)
+    workers = options.workers or os.cpu_count() or 1
+    executor = executor or LocalExecutor(min(workers, max(1, len(jobs))))
+    if on_start:
+        on_start(report.planned - report.skipped)
+    writer.open()
+    try:
+        for result in executor.run(init_worker, (recipe, options.input, options.output), jobs):
+            for rec in result["records"]:
+                writer.add(rec)
+            report.written += len(result["records"])
+            if result["failure"]:
+                report.failures.append({"source": result["rel"], "reason": result["failure"]})
+            if progress:
+                progress(len(result["records"]) + (1 if result["failure"] else 0))
+    except KeyboardInterrupt:
+        executor.terminate()
+        writer.close()
+        report.elapsed = time.perf_counter() - started
+        write_run(options.output, options.shard, _summary(recipe, options, report, status="interrupted"))
+        raise RunInterrupted(
+            f"interrupted after {report.written} outputs; run again to resume", options.output
+        ) from None
+    writer.finish()
+    report.leaks = find_leaks(writer.existing.values())
+    report.elapsed = time.perf_counter() - started
+    write_run(options.output, options.shard, _summary(recipe, options, report, status="complete"))
+    return report
+
+
+def _estimate(path: Path, recipe: Recipe, rel: str) -> int:
+    """Rough bytes per output: the source's size, scaled for a format change."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return 0
+    src, dst = SUFFIX_FORMAT.get(Path(rel).suffix.lower(), "jpg"), output_format(recipe, rel)
+    factor = {("png", "jpg"): 0.3, ("jpg", "png"): 3.0, ("tif", "jpg"): 0.2, ("bmp", "jpg"): 0.1}.get((src, dst), 1.0)
+    return int(size * factor)
+
+
+def find_leaks(records: Iterable[dict[str, Any]]) -> list[list[str]]:
+    """Sources with identical decoded pixels in different splits (a model would be tested on its training data)."""
+    by_content: dict[str, dict[str, str]] = defaultdict(dict)
+    for rec in records:
+        by_content[rec["content"]][rec["source"]] = rec["split"]
+    leaks = []
+    for sources in by_content.values():
+        if len(set(sources.values())) > 1:
+            leaks.append(sorted(f"{split}:{src}" for src, split in sources.items()))
+    return sorted(leaks)
+
+
+def _summary(recipe: Recipe, options: RunOptions, report: RunReport, *, status: str) -> dict[str, Any]:
+    import albumentations
+    import cv2
+
+    return {
+        "status": status,
+        "recipe_hash": recipe.hash,
+        "recipe": recipe.data,
+        "recipe_file": str(recipe.source),
+        "options": {**asdict(options), "input": str(options.input), "output": str(options.output)},
+        "versions": {
+            "augcli": __version__,
+            "albumentations": albumentations.__version__,
+            "opencv": cv2.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+        },
+        "counts": {
+            "sources": report.sources,
+            "planned": report.planned,
+            "written": report.written,
+            "skipped_done": report.skipped,
+            "failed_sources": len(report.failures),
+            "per_split": report.per_split,
+            "per_class": report.per_class,
+        },
+        "failures": report.failures,
+        "leaks": report.leaks,
+        "elapsed_s": round(report.elapsed, 3),
+        "throughput_per_s": round(report.throughput, 2),
+    }
