@@ -215,7 +215,7 @@ def _load(recipe_arg: Path) -> Any:
     from augcli.errors import RecipeError
     from augcli.recipe import check_recipe, resolve_recipe_arg
 
-    report = check_recipe(resolve_recipe_arg(recipe_arg))
+    report = check_recipe(resolve_recipe_arg(recipe_arg), lint=False)
     if report.recipe is None:
         for problem in report.problems:
             typer.echo(problem.format(), err=True)
@@ -265,6 +265,7 @@ def run(
         if not quiet:
             from tqdm import tqdm
 
+            tqdm.monitor_interval = 0  # no monitor thread: the pool forks after the bar exists
             bar = tqdm(total=total, unit="img", desc=loaded.name, file=sys.stderr, dynamic_ncols=True)
 
     try:
@@ -306,6 +307,71 @@ def render_run(report: Any) -> str:
 
 def _mb(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.0f} kB"
+
+
+# --------------------------------------------------------------------------- preview
+
+_SHEET_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+
+
+@app.command("preview")
+def preview(
+    recipe: Path = typer.Argument(..., help="Recipe file or preset name."),
+    images: list[Path] | None = typer.Argument(
+        None, help="Images or folders to show; default: --images sampled from the recipe's input."
+    ),
+    copies: int | None = typer.Option(
+        None, "--copies", "-n", min=1, max=64, help="Augmented copies per image (default: the recipe's, at most 8)."
+    ),
+    count: int = typer.Option(4, "--images", "-m", min=1, max=256, help="Images sampled from each folder."),
+    out: Path = typer.Option(Path("preview.png"), "--out", "-o", help="Contact sheet to write (.png/.jpg/.webp)."),
+    seed: int | None = typer.Option(
+        None, "--seed", min=0, help="Seed for sampling and augmenting (default: the recipe's, which matches run)."
+    ),
+    per_transform: bool = typer.Option(
+        False, "--per-transform", help="One row per augment step, applied alone (p=1), sampled and at range ends."
+    ),
+    html_dir: Path | None = typer.Option(
+        None, "--html", help="Also write an HTML page (index.html + tiles, full parameters) into this folder."
+    ),
+    input: Path | None = typer.Option(None, "--input", "-i", help="Dataset folder (overrides the recipe's input)."),
+    tile: int = typer.Option(256, "--tile", min=32, max=2048, help="Tile size in pixels (tiles are letterboxed)."),
+) -> int:
+    """Show what `run` writes for a few images: the original, then copies 1..N, captioned with what fired."""
+    from augcli.errors import UsageError
+    from augcli.preview import PreviewOptions, make_preview
+
+    if out.suffix.lower() not in _SHEET_SUFFIXES:
+        raise UsageError(f"--out must end in {', '.join(_SHEET_SUFFIXES)}", out)
+    loaded = _load(recipe)
+    options = PreviewOptions(
+        copies=copies,
+        images=count,
+        seed=seed,
+        per_transform=per_transform,
+        input=input,
+        tile=tile,
+        html=html_dir is not None,
+    )
+    result = make_preview(loaded, images or [], options=options)
+    _write_preview(result, out, html_dir)
+    typer.echo(str(out))
+    if html_dir is not None:
+        typer.echo(str(html_dir / "index.html"))
+    return int(ExitCode.OK)
+
+
+def _write_preview(result: Any, out: Path, html_dir: Path | None) -> None:
+    """The only place preview output touches the disk; every file is written atomically."""
+    import numpy as np
+
+    from augcli.imageio import atomic_write_bytes, atomic_write_text, write_image
+
+    write_image(out, np.asarray(result.sheet), quality=92)
+    if html_dir is not None and result.html is not None:
+        for name, data in result.html.files.items():
+            atomic_write_bytes(html_dir / name, data)
+        atomic_write_text(html_dir / "index.html", result.html.index)
 
 
 def main() -> None:

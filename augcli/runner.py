@@ -12,6 +12,7 @@ import hashlib
 import os
 import platform
 import signal
+import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -46,7 +47,6 @@ SUFFIX_FORMAT = {
     ".bmp": "bmp",
 }
 SIXTEEN_BIT_FORMATS = {"png", "tif"}
-ALPHA_FORMATS = {"png", "webp", "tif"}
 
 
 class RunInterrupted(AugcliError):
@@ -117,13 +117,13 @@ def _from_pipeline(out: dict[str, Any]) -> np.ndarray:
 
 
 def finish_for_format(pixels: np.ndarray, fmt: str) -> np.ndarray:
-    """What a format can hold: 16 bits only in PNG/TIFF, alpha only in PNG/WebP/TIFF (else dropped)."""
+    """What a format can hold: 16 bits only in PNG/TIFF (else round(x/257), as imageio does).
+
+    Alpha is left to the encoder, which keeps it in PNG/WebP/TIFF and composites over white for
+    JPEG/BMP, so what a preview shows is what the file holds.
+    """
     if pixels.dtype == np.uint16 and fmt not in SIXTEEN_BIT_FORMATS:
         pixels = np.round(pixels / 257.0).astype(np.uint8)
-    if pixels.ndim == 3 and pixels.shape[2] in (2, 4) and fmt not in ALPHA_FORMATS:
-        pixels = pixels[..., :-1]
-        if pixels.shape[2] == 1:
-            pixels = pixels[..., 0]
     return pixels
 
 
@@ -175,6 +175,7 @@ class RunReport:
     estimate_bytes: int = 0
     dry_run: bool = False
     ignored: list[str] = field(default_factory=list)
+    peak_worker_rss_mb: float = 0.0
 
     @property
     def throughput(self) -> float:
@@ -277,9 +278,11 @@ class LocalExecutor:
             return
         import multiprocessing as mp
 
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["augcli.runner"])
-        self._pool = ctx.Pool(self.workers, initializer=init, initargs=initargs)
+        # fork: workers inherit the parent's imports (albumentations takes ~1 s to import) and start at
+        # once. The parent has run no OpenCV op by then, so no OpenCV thread pool is copied mid-use.
+        # Elsewhere (macOS, Windows) spawn is the only safe choice.
+        method = "fork" if sys.platform.startswith("linux") else "spawn"
+        self._pool = mp.get_context(method).Pool(self.workers, initializer=init, initargs=initargs)
         try:
             yield from self._pool.imap_unordered(process_job, jobs, chunksize=1)
             self._pool.close()
@@ -334,7 +337,9 @@ def process_job(job: Job) -> dict[str, Any]:
             )
             fmt = output_format(state.recipe, sample.rel)
             pixels = finish_for_format(rendered.pixels, fmt)
-            nbytes = write_image(state.output / plan.rel, pixels, format=fmt, quality=state.recipe.quality)
+            nbytes = write_image(
+                state.output / plan.rel, pixels, format=fmt, quality=state.recipe.quality, source=decoded
+            )
             records.append(
                 {
                     "output": plan.rel,
@@ -357,7 +362,15 @@ def process_job(job: Job) -> dict[str, Any]:
             "failure": f"{type(exc).__name__}: {reason}",
             "content": content,
         }
-    return {"rel": sample.rel, "records": records, "failure": None, "content": content}
+    return {"rel": sample.rel, "records": records, "failure": None, "content": content, "rss_mb": _peak_rss_mb()}
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory (Linux reports KiB, macOS bytes)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
 
 
 # --------------------------------------------------------------------------- the run
@@ -468,6 +481,7 @@ def run_dataset(
             for rec in result["records"]:
                 writer.add(rec)
             report.written += len(result["records"])
+            report.peak_worker_rss_mb = max(report.peak_worker_rss_mb, result.get("rss_mb", 0.0))
             if result["failure"]:
                 report.failures.append({"source": result["rel"], "reason": result["failure"]})
             if progress:
@@ -540,4 +554,5 @@ def _summary(recipe: Recipe, options: RunOptions, report: RunReport, *, status: 
         "leaks": report.leaks,
         "elapsed_s": round(report.elapsed, 3),
         "throughput_per_s": round(report.throughput, 2),
+        "peak_worker_rss_mb": report.peak_worker_rss_mb,
     }
