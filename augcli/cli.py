@@ -239,6 +239,10 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar; only the summary and errors."),
 ) -> int:
     """Augment a dataset: train split gets preprocess + augment; val/test get preprocess only."""
+    from augcli import executor
+
+    if workers != 1 and not dry_run:
+        executor.prestart()  # the worker server imports albumentations while this process does
     from augcli.errors import UsageError
     from augcli.runner import RunOptions, parse_shard, run_dataset
 
@@ -265,7 +269,7 @@ def run(
         if not quiet:
             from tqdm import tqdm
 
-            tqdm.monitor_interval = 0  # no monitor thread: the pool forks after the bar exists
+            tqdm.monitor_interval = 0  # no monitor thread to outlive the run
             bar = tqdm(total=total, unit="img", desc=loaded.name, file=sys.stderr, dynamic_ncols=True)
 
     try:

@@ -7,9 +7,9 @@ metaclass does it), which is how `albumentations.load` finds them in an exported
 from __future__ import annotations
 
 import augcli  # noqa: F401  (sets NO_ALBUMENTATIONS_UPDATE before albumentations is imported)
-from augcli.transforms import fundus
+from augcli.transforms import fundus, keras, policies
 
-_MODULES = (fundus,)
+_MODULES = (fundus, keras, policies)
 
 AUGCLI_TRANSFORMS: dict[str, type] = {name: getattr(module, name) for module in _MODULES for name in module.__all__}
 
