@@ -191,7 +191,7 @@ def presets() -> None:
 
 @app.command("init")
 def init(
-    path: Path = typer.Argument(Path("recipe.yaml"), help="Where to write the new recipe."),
+    path: Path = typer.Argument(Path("recipe.yaml"), metavar="PATH", help="Where to write the new recipe."),
     preset: str = typer.Option(..., "--preset", "-p", help="Preset to start from (see `augcli presets`)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
@@ -225,7 +225,7 @@ def _load(recipe_arg: Path) -> Any:
 
 @app.command("run")
 def run(
-    recipe: Path = typer.Argument(..., help="Recipe file or preset name."),
+    recipe: Path = typer.Argument(..., metavar="RECIPE", help="Recipe file or preset name."),
     input: Path | None = typer.Option(None, "--input", "-i", help="Dataset folder (overrides the recipe's input)."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Output folder (overrides the recipe's)."),
     workers: int = typer.Option(0, "--workers", "-w", min=0, help="Worker processes; 0 = all cores, 1 = in-process."),
@@ -320,7 +320,7 @@ _SHEET_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 @app.command("preview")
 def preview(
-    recipe: Path = typer.Argument(..., help="Recipe file or preset name."),
+    recipe: Path = typer.Argument(..., metavar="RECIPE", help="Recipe file or preset name."),
     images: list[Path] | None = typer.Argument(
         None, help="Images or folders to show; default: --images sampled from the recipe's input."
     ),
