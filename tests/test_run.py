@@ -232,6 +232,9 @@ def _odd_dataset(tmp_path: Path) -> Path:
     (src / "notes.jpg").write_text("this is not an image\n")
     shutil.copy(DATA / "truncated_jpeg.jpg", src / "truncated.jpg")
     shutil.copy(DATA / "hopper_orientation_6.jpg", src / "rotated.jpg")
+    for name in ("i_trns.png", "p_trns_single.png", "transparent.webp"):
+        shutil.copy(DATA / name, src / name)
+    photo.convert("CMYK").save(src / "cmyk.jpg", quality=90)
     (src / "README.txt").write_text("not an image, ignored\n")
     return src
 
@@ -256,6 +259,10 @@ def test_odd_files_are_reported_and_the_rest_written(tmp_path: Path) -> None:
     deep = read_image(out / "deep16__aug002.png")
     assert deep.pixels.dtype == np.uint16
     assert len(np.unique(deep.pixels)) > 256  # 16-bit precision survived, not 8-bit data scaled up
+    assert read_image(out / "cmyk__aug001.jpg").pixels.shape[2] == 3
+    assert read_image(out / "p_trns_single__aug001.png").pixels.shape[2] == 4  # palette transparency kept
+    assert read_image(out / "transparent__aug001.webp").pixels.shape[2] == 4
+    assert read_image(out / "i_trns__aug001.png").pixels.dtype == np.uint16  # 16-bit gray with a colour key
     assert tree_hashes(src, skip_records=False) == before  # inputs never modified
 
 
