@@ -79,7 +79,7 @@ def _root(
 
 @app.command("validate-recipe")
 def validate_recipe(
-    recipes: list[Path] = typer.Argument(..., help="Recipe files (or preset names) to check."),
+    recipes: list[Path] = typer.Argument(..., metavar="RECIPE", help="Recipe files (or preset names) to check."),
     strict: bool = typer.Option(False, "--strict", help="Treat lint warnings as failures (exit 1)."),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable report on stdout."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print problems only, not the pipeline tree."),
@@ -285,6 +285,8 @@ def render_run(report: Any) -> str:
     lines = []
     if report.dry_run:
         lines.append(f"dry run: {report.input} ({report.layout} layout) -> {report.output}; nothing written")
+        if getattr(report, "labels", None):
+            lines.append(f"  labels: {report.labels}; they move with every spatial transform")
         for split, count in sorted(report.per_split.items()):
             classes = report.per_class.get(split, {})
             detail = ", ".join(f"{c} {n}" for c, n in sorted(classes.items()) if c != "-")
@@ -299,6 +301,13 @@ def render_run(report: Any) -> str:
     )
     for split, count in sorted(report.per_split.items()):
         lines.append(f"  {split}: {count} outputs")
+    if getattr(report, "labels", None) and report.label_counts:
+        c = report.label_counts
+        lines.append(
+            f"  labels ({report.labels}): {c['objects']} objects written, {c['dropped']} dropped at the borders "
+            f"(min_visibility/min_area), {c['clipped']} clipped and {c['invalid']} empty on input, "
+            f"{c['hidden_keypoints']} keypoints outside (kept, v=0), {c['background_images']} background images"
+        )
     for fail in report.failures:
         lines.append(f"  failed: {fail['source']}: {fail['reason']}")
     for pair in report.leaks:
@@ -376,6 +385,109 @@ def _write_preview(result: Any, out: Path, html_dir: Path | None) -> None:
         for name, data in result.html.files.items():
             atomic_write_bytes(html_dir / name, data)
         atomic_write_text(html_dir / "index.html", result.html.index)
+
+
+# --------------------------------------------------------------------------- stats
+
+
+@app.command("stats")
+def stats(
+    dataset: Path = typer.Argument(..., help="Dataset folder (any layout run accepts)."),
+    split: str = typer.Option(
+        "train",
+        "--split",
+        help="train (default), val, test or all. Featurewise normalisation statistics must come from the "
+        "training data only, or the validation score has seen the validation set.",
+    ),
+    workers: int = typer.Option(0, "--workers", "-w", min=0, help="Worker processes; 0 = all cores, 1 = in-process."),
+    sample: int | None = typer.Option(None, "--sample", min=1, help="Use K images drawn at random (seed 0)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the statistics as JSON on stdout."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Write the JSON here (for load_pipeline(..., stats=) / export --stats)."
+    ),
+    layout: str = typer.Option("auto", "--layout", help="auto, flat, classes, splits or split-classes."),
+) -> int:
+    """Per-channel mean and std (in [0, 1] units) and histogram percentiles of a dataset's images."""
+    import os
+
+    from augcli import executor
+    from augcli.stats import SPLIT_CHOICES, compute_stats
+
+    if split not in SPLIT_CHOICES:
+        from augcli.errors import UsageError
+
+        raise UsageError(f"unknown split '{split}'; splits: {', '.join(SPLIT_CHOICES)}")
+    n = workers or os.cpu_count() or 1
+    if n > 1:
+        executor.prestart()
+    result = compute_stats(dataset, split=split, workers=n, sample=sample, layout=layout)
+    data = json.dumps(result.to_json(), indent=2) + "\n"
+    if out is not None:
+        from augcli.imageio import atomic_write_text
+
+        atomic_write_text(out, data)
+    for rel, reason in result.unreadable:
+        typer.echo(f"augcli: warning: skipped unreadable {rel}: {reason}", err=True)
+    typer.echo(data.rstrip("\n") if as_json else render_stats(result))
+    return int(ExitCode.FAILURES if result.unreadable else ExitCode.OK)
+
+
+def render_stats(result: Any) -> str:
+    names = ["R", "G", "B"] if result.channels == 3 else ["gray"]
+    lines = [
+        f"{result.images} images ({result.split} split{', sampled' if result.sampled else ''}) in {result.root}",
+        f"  size:  {result.widths[0]}-{result.widths[1]} x {result.heights[0]}-{result.heights[1]} px; "
+        + "modes: "
+        + ", ".join(f"{m} {n}" for m, n in result.modes.items()),
+        "  channel    mean     std      p1     p50     p99   (in [0, 1] units)",
+    ]
+    for name, ch in zip(names, result.per_channel, strict=True):
+        p = ch.percentiles
+        lines.append(f"  {name:<6} {ch.mean:7.4f} {ch.std:7.4f} {p['p1']:7.4f} {p['p50']:7.4f} {p['p99']:7.4f}")
+    lines.append(f"  mean: [{', '.join(f'{m:.6f}' for m in result.mean)}]")
+    lines.append(f"  std:  [{', '.join(f'{s:.6f}' for s in result.std)}]")
+    if result.unreadable:
+        lines.append(f"  skipped {len(result.unreadable)} unreadable files")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- export
+
+
+@app.command("export")
+def export(
+    recipe: Path = typer.Argument(..., help="Recipe file or preset name."),
+    split: str = typer.Option(..., "--split", help="train (preprocess + augment) or eval (preprocess only)."),
+    format: str = typer.Option(
+        "albumentations", "--format", help="albumentations: a file albumentations.load() reads back."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="File to write (.json, or .yaml/.yml for YAML); default: JSON on stdout."
+    ),
+    stats_file: Path | None = typer.Option(
+        None, "--stats", help="A file from `augcli stats --out`: append Normalize with its mean/std."
+    ),
+) -> int:
+    """Write the recipe as a pipeline file for a training loop (import augcli.transforms before loading it)."""
+    from augcli.errors import UsageError
+    from augcli.export import data_format_for, export_pipeline
+
+    if split not in ("train", "eval"):
+        raise UsageError(f"unknown split '{split}'; splits: train, eval")
+    _load(recipe)  # located errors, as run shows them
+    text = export_pipeline(recipe, split=split, format=format, data_format=data_format_for(out), stats=stats_file)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        from augcli.imageio import atomic_write_text
+
+        atomic_write_text(out, text)
+        yaml_arg = ', data_format="yaml"' if data_format_for(out) == "yaml" else ""
+        typer.echo(
+            f"wrote {out}; load it with: import augcli.transforms; albumentations.load({str(out)!r}{yaml_arg})",
+            err=True,
+        )
+    return int(ExitCode.OK)
 
 
 def main() -> None:

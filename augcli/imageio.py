@@ -96,9 +96,12 @@ __all__ = [
     "DecodedImage",
     "atomic_write_bytes",
     "atomic_write_text",
+    "decode_image",
     "encode_image",
+    "encode_index_mask",
     "image_size",
     "read_image",
+    "read_index_mask",
     "write_image",
 ]
 
@@ -130,8 +133,14 @@ class DecodedImage:
 
 def read_image(path: PathLike) -> DecodedImage:
     """Decode ``path`` upright into an RGB(A)/gray uint8 or uint16 array; ImageReadError if it cannot."""
-    data = _read_bytes(path)
-    with _read_errors(path), Image.open(io.BytesIO(data)) as im:
+    return decode_image(_read_bytes(path), path)
+
+
+def decode_image(data: bytes, name: PathLike = "<bytes>") -> DecodedImage:
+    """``read_image`` for bytes already in memory (``name`` is only for error messages)."""
+    if not data:
+        raise ImageReadError("empty file", name)
+    with _read_errors(name), Image.open(io.BytesIO(data)) as im:
         return _decode(im, data)
 
 
@@ -620,6 +629,41 @@ def _tiff_with_alpha_tag(data: bytes) -> bytes:
     pad = b"\0" * (len(data) % 2)  # IFDs start on a word boundary
     new_ifd = struct.pack(order + "H", count + 1) + b"".join(entries) + next_ifd
     return data[:4] + struct.pack(order + "I", len(data) + len(pad)) + data[8:] + pad + new_ifd
+
+
+# --------------------------------------------------------------------------- label masks
+
+
+def read_index_mask(path: PathLike) -> tuple[np.ndarray, list[int] | None]:
+    """A label mask as class/instance indices (``HxW`` uint8) and its palette, if it has one.
+
+    Unlike ``read_image`` a palette ("P") PNG is NOT expanded to RGB: its indices are the labels
+    (VOC: 0 background, 1..N classes or instances, 255 void). "L" masks are read as they are.
+    """
+    data = _read_bytes(path)
+    with _read_errors(path), Image.open(io.BytesIO(data)) as im:
+        if im.mode == "P":
+            palette = im.getpalette()
+            return np.array(im, dtype=np.uint8), palette
+        if im.mode in ("L", "1"):
+            return np.array(im.convert("L"), dtype=np.uint8), None
+        if im.mode in ("I;16", "I"):
+            arr = np.array(im)
+            if arr.max(initial=0) > 255:
+                raise ImageReadError("label mask has indices above 255 (only 8-bit masks are supported)", path)
+            return arr.astype(np.uint8), None
+        raise ImageReadError(f"label mask must be a palette or grayscale image, not mode {im.mode}", path)
+
+
+def encode_index_mask(indices: np.ndarray, palette: list[int] | None) -> bytes:
+    """A ``HxW`` uint8 index mask as PNG: palette mode with ``palette`` when given, else grayscale."""
+    arr = np.ascontiguousarray(indices, dtype=np.uint8)
+    im = Image.frombytes("P" if palette is not None else "L", (arr.shape[1], arr.shape[0]), arr.tobytes())
+    if palette is not None:
+        im.putpalette(palette)
+    out = io.BytesIO()
+    im.save(out, "PNG", optimize=False)
+    return out.getvalue()
 
 
 # --------------------------------------------------------------------------- atomic writes

@@ -5,16 +5,18 @@ Each rule has a name (to silence it in a recipe, with a reason) and a why (shown
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from augcli.recipe import Recipe, TransformSpec
+from augcli.recipe import Recipe, TransformSpec, describe_exception, probe_image
 from augcli.yamlloc import YamlPath
 
 OCR_ROTATION_LIMIT = 5.0  # degrees; scanned pages are deskewed to within a few degrees
 MEDICAL_RGB_SHIFT_LIMIT = 10.0  # levels of 255
+EMPIRICAL_BUDGET_S = 0.15  # once augment has shown it varies, stop sampling (a RandomFog draw takes 0.3 s)
 
 RULES: dict[str, str] = {
     "ocr-flip": "In `ocr`/`document` recipes, flips, transposes and 90-degree turns make mirrored or sideways "
@@ -33,9 +35,12 @@ RULES: dict[str, str] = {
     "size-change": "`augment` changes the image size set by `preprocess`, and nothing resizes it back: "
     "outputs of one dataset would have different sizes.",
     "albumentations": "Albumentations itself warned while building a step (usually a deprecated parameter).",
+    "pipeline-fails": "Every step works alone, but together they raised an error on augcli's 640x480 test image "
+    "(say, a crop larger than what `preprocess` leaves), so `run` would fail on images like it.",
 }
 
 _FLIPS = {"HorizontalFlip", "VerticalFlip", "Transpose", "RandomRotate90", "D4", "SquareSymmetry"}
+_TRANSPOSING = {"Transpose", "RandomRotate90", "D4", "SquareSymmetry"}  # augcli's own transforms never do
 _MEDICAL = {"fundus", "xray", "medical"}
 _OCR = {"ocr", "document"}
 _ALWAYS_COLOUR = {"ChannelShuffle", "ChannelDropout", "ToSepia", "InvertImg", "PlanckianJitter"}
@@ -122,21 +127,20 @@ def _colour_change(name: str, inst: Any) -> str | None:
     return None
 
 
-def _probe_image(height: int = 480, width: int = 640) -> np.ndarray:
-    """A structured test image (gradients + disc + noise) so crops and colour ops all change it."""
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    disc = ((yy - height / 2) ** 2 + (xx - width / 2) ** 2 < (min(height, width) * 0.45) ** 2).astype(np.float32)
-    noise = np.random.default_rng(0).integers(0, 40, (height, width), dtype=np.uint8).astype(np.float32)
-    r = 40 + 150 * disc * xx / width + noise
-    g = 30 + 120 * disc * yy / height + noise
-    b = 20 + 60 * disc + noise
-    return np.clip(np.dstack([r, g, b]), 0, 255).astype(np.uint8)
-
-
 def _empirical(recipe: Recipe) -> Iterator[Finding]:
-    """Run the pipeline on a probe image: does augment vary, and does it keep the size?"""
+    """Run the pipeline on a probe image: does it run, does augment vary, does it keep the size?
+
+    Each step already ran alone in validation; what fails here is a combination (a crop bigger
+    than what preprocess leaves) or a draw the single-step check did not make.
+    """
     from augcli.pipeline import build_compose, run_compose
 
+    try:
+        base = run_compose(build_compose(recipe.preprocess), seed=0, image=probe_image())["image"]
+    except Exception as exc:
+        yield "pipeline-fails", ("preprocess",), f"preprocess fails on a 640x480 test image: {describe_exception(exc)}"
+        return
+    yield from _non_square(recipe, base)
     if not recipe.augment:
         yield (
             "no-randomness",
@@ -144,22 +148,25 @@ def _empirical(recipe: Recipe) -> Iterator[Finding]:
             "augment is empty: every copy would equal the preprocessed original",
         )
         return
-    try:
-        base = run_compose(build_compose(recipe.preprocess), image=_probe_image())["image"]
-        augment = build_compose(recipe.augment)
-        first = run_compose(augment, seed=0, image=base)["image"]
-    except Exception:
-        return
-    sizes = {first.shape[:2]}
+    shown = f"{base.shape[0]}x{base.shape[1]}"
+    first = None
+    sizes = set()
+    started = time.perf_counter()
     varied = False
-    for seed in range(1, 32):
+    for seed in range(32):
         try:
+            if first is None:
+                augment = build_compose(recipe.augment)
             out = run_compose(augment, seed=seed, image=base)["image"]
-        except Exception:
+        except Exception as exc:
+            message = f"augment fails on a {shown} test image (seed {seed}): {describe_exception(exc)}"
+            yield "pipeline-fails", ("augment",), message
             return
+        if first is None:
+            first = out
         sizes.add(out.shape[:2])
         varied = varied or out.shape != first.shape or not np.array_equal(out, first)
-        if varied and seed >= 8:
+        if varied and (seed >= 8 or time.perf_counter() - started > EMPIRICAL_BUDGET_S):
             break
     if not varied:
         yield "no-randomness", ("augment",), "nothing in augment is random: every copy would be identical"
@@ -168,8 +175,29 @@ def _empirical(recipe: Recipe) -> Iterator[Finding]:
         yield (
             "size-change",
             ("augment",),
-            f"augment turns {base.shape[0]}x{base.shape[1]} images into {got}; end augment with a Resize",
+            f"augment turns {shown} images into {got}; end augment with a Resize",
         )
+
+
+def _non_square(recipe: Recipe, base: np.ndarray) -> Iterator[Finding]:
+    """Satellite tiles that preprocess leaves non-square change shape under a 90-degree turn or transpose."""
+    height, width = base.shape[:2]
+    if recipe.domain != "satellite" or height == width:
+        return
+    if recipe.preprocess:
+        tiles = f"the {height}x{width} tiles preprocess makes"
+        fix = "make preprocess end with square tiles (e.g. CenterCrop with equal height and width)"
+    else:
+        tiles = "non-square tiles, and nothing in preprocess makes tiles square"
+        fix = "add e.g. PadIfNeeded + CenterCrop with equal sides to preprocess"
+    for spec in recipe.augment:
+        for sub in spec.walk():
+            if sub.name in _TRANSPOSING:
+                yield (
+                    "satellite-non-square",
+                    sub.path,
+                    f"{sub.name} swaps the height and width of {tiles}, so outputs would come in two sizes; {fix}",
+                )
 
 
 def rule_names() -> list[str]:

@@ -8,10 +8,8 @@ return PIL images, numpy arrays and an HTML string with its tile files as bytes;
 
 from __future__ import annotations
 
-import copy as _copy
 import dataclasses
 import html
-import io
 import json
 import os
 import random
@@ -24,14 +22,13 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from augcli import imageio
-from augcli.datasets import Sample, discover
+from augcli.datasets import LabelSet, Sample, discover, discover_dataset
 from augcli.datasets.folders import TRAIN
+from augcli.datasets.labels import ImageLabels, sanitize
 from augcli.errors import ImageReadError, UsageError
-from augcli.imageio import DecodedImage, encode_image, read_image
-from augcli.pipeline import Pipelines, build_compose
+from augcli.imageio import DecodedImage, decode_image, encode_image, read_image
 from augcli.recipe import Recipe, TransformSpec
-from augcli.runner import SUFFIX_FORMAT, Processor, copies_per_sample, finish_for_format, output_format
+from augcli.runner import SUFFIX_FORMAT, Processor, copies_per_sample, encode_output, label_options, output_format
 
 DEFAULT_IMAGES = 4
 MAX_DEFAULT_COPIES = 8
@@ -40,7 +37,6 @@ MAX_SHEET_WIDTH = 4096
 MIN_TILE = 96  # below this a wide sheet is shrunk as a whole rather than tile by tile
 
 _SPLIT_ORDER = {"train": 0, "val": 1, "test": 2}
-_ADDITIONAL_TARGETS = {"alpha": "mask"}  # as runner.Processor builds its pipelines
 
 
 # --------------------------------------------------------------------------- captions
@@ -275,7 +271,11 @@ def find_sources(
     elsewhere it is its path relative to the given folder, or, for a given file, its name.
     """
     root = input or recipe.input
-    dataset = discover(root) if root is not None and root.is_dir() else None
+    dataset = (
+        discover_dataset(root, label_format=label_options(recipe).format)
+        if root is not None and root.is_dir()
+        else None
+    )
     known = {s.rel: s for s in dataset.samples} if dataset else {}
     run_copies = copies_per_sample(recipe, dataset.samples) if dataset else {}
 
@@ -362,17 +362,10 @@ class Preview:
     seed: int
 
 
-def _decode_bytes(data: bytes) -> np.ndarray:
-    # imageio decodes only from a path; this is read_image's own decoder applied to bytes in memory,
-    # so a tile holds exactly what read_image returns for the file run writes.
-    with imageio._read_errors("<encoded output>"), Image.open(io.BytesIO(data)) as im:
-        return imageio._decode(im, data).pixels
-
-
-def as_written(pixels: np.ndarray, fmt: str, quality: int, source: DecodedImage | None = None) -> np.ndarray:
-    """The pixels a reader gets back from the file `run` writes: `process_job`'s steps, then decode."""
-    finished = finish_for_format(pixels, fmt)
-    return _decode_bytes(encode_image(finished, fmt, quality, source=source))
+def as_written(recipe: Recipe, rel: str, pixels: np.ndarray, source: DecodedImage) -> np.ndarray:
+    """The pixels a reader gets back from the file `run` writes: the bytes of `encode_output`, decoded."""
+    data, _fmt = encode_output(recipe, rel, pixels, source)
+    return decode_image(data, "<encoded output>").pixels
 
 
 def _short_error(exc: BaseException) -> str:
@@ -410,7 +403,22 @@ class _Prepared:
     original: Tile
 
 
-def _prepare(processor: Processor, recipe: Recipe, src: Source) -> _Prepared | Tile:
+@dataclass(frozen=True)
+class _Labels:
+    """The dataset's labels, when it has them: tiles show them moved exactly as run writes them."""
+
+    root: Path
+    label_set: LabelSet
+
+    def read(self, src: Source, width: int, height: int) -> ImageLabels | None:
+        if _relative_to(src.path, self.root) != src.sample.rel:
+            return None  # an image from outside the dataset has no labels here
+        payload = self.label_set.payloads.get(src.sample.rel)
+        labels = self.label_set.codec.read(self.root, src.sample.rel, payload, width, height)
+        return sanitize(labels, width, height)
+
+
+def _prepare(processor: Processor, recipe: Recipe, src: Source, labels: _Labels | None = None) -> _Prepared | Tile:
     """Decode and preprocess once (FundusCrop and the like run once per source); an error tile if not."""
     rel = src.sample.rel
     fmt = _format_for(recipe, rel)
@@ -421,9 +429,10 @@ def _prepare(processor: Processor, recipe: Recipe, src: Source) -> _Prepared | T
     except ImageReadError as exc:
         return Tile.failed("original", f"unreadable: {exc.message}", 0)
     try:
-        pre = processor.preprocess(decoded, rel)
+        image_labels = labels.read(src, decoded.pixels.shape[1], decoded.pixels.shape[0]) if labels else None
+        pre = processor.preprocess(decoded, rel, image_labels)
         rendered = processor.original(pre)
-        pixels = as_written(rendered.pixels, fmt, recipe.quality, decoded)
+        pixels = as_written(recipe, rel, rendered.pixels, decoded)
     except Exception as exc:
         return Tile.failed("original", f"preprocess failed: {_short_error(exc)}", 0)
     words = ["original", f"{pixels.shape[1]}x{pixels.shape[0]}"]
@@ -432,16 +441,18 @@ def _prepare(processor: Processor, recipe: Recipe, src: Source) -> _Prepared | T
     text = " ".join(words)
     if rendered.applied:
         text += " · " + caption(rendered.applied, _context(pre))
-    return _Prepared(decoded, pre, fmt, Tile("original", pixels, text, rendered.applied, copy=0))
+    tile = Tile("original", pixels, text, rendered.applied, copy=0, overlays=label_overlays(rendered.labels))
+    return _Prepared(decoded, pre, fmt, tile)
 
 
 def _copy_tile(processor: Processor, recipe: Recipe, prepared: _Prepared, rel: str, k: int, label: str) -> Tile:
     try:
         rendered = processor.copy(prepared.pre, rel, k)
-        pixels = as_written(rendered.pixels, prepared.fmt, recipe.quality, prepared.decoded)
+        pixels = as_written(recipe, rel, rendered.pixels, prepared.decoded)
     except Exception as exc:
         return Tile.failed(label, f"failed: {_short_error(exc)}", k)
-    return Tile(label, pixels, caption(rendered.applied, _context(prepared.pre)), rendered.applied, copy=k)
+    text = caption(rendered.applied, _context(prepared.pre))
+    return Tile(label, pixels, text, rendered.applied, copy=k, overlays=label_overlays(rendered.labels))
 
 
 def _row_title(src: Source) -> str:
@@ -450,11 +461,13 @@ def _row_title(src: Source) -> str:
     return f"{s.rel}  ({where})"
 
 
-def build_rows(processor: Processor, recipe: Recipe, sources: Sequence[Source], copies: int) -> list[Row]:
+def build_rows(
+    processor: Processor, recipe: Recipe, sources: Sequence[Source], copies: int, labels: _Labels | None = None
+) -> list[Row]:
     """One row per source: the preprocessed original, then copies 1..N exactly as run writes them."""
     rows = []
     for src in sources:
-        prepared = _prepare(processor, recipe, src)
+        prepared = _prepare(processor, recipe, src, labels)
         notes = []
         if not src.sample.augmented:
             notes.append(f"{src.sample.split}: not augmented")
@@ -516,13 +529,6 @@ def _forced(spec: TransformSpec) -> TransformSpec:
     return dataclasses.replace(spec, params={**spec.params, "p": 1.0})
 
 
-def _with_augment(processor: Processor, augment: Any) -> Processor:
-    """The same processor (preprocess, seeding, conversions) with a different augment pipeline."""
-    clone = _copy.copy(processor)
-    clone.pipelines = Pipelines(preprocess=processor.pipelines.preprocess, augment=augment)
-    return clone
-
-
 def _step_title(i: int, spec: TransformSpec) -> str:
     shown = ", ".join(f"{k}={_value_text(v)}" for k, v in spec.params.items() if k != "p")
     kids = f" [{', '.join(c.name for c in spec.children)}]" if spec.children else ""
@@ -539,9 +545,11 @@ def _value_text(value: Any) -> str:
     return str(value)
 
 
-def build_step_rows(processor: Processor, recipe: Recipe, source: Source, samples: int) -> list[Row]:
+def build_step_rows(
+    processor: Processor, recipe: Recipe, source: Source, samples: int, labels: _Labels | None = None
+) -> list[Row]:
     """One row per top-level augment step applied alone: N sampled strengths, then its range's ends."""
-    prepared = _prepare(processor, recipe, source)
+    prepared = _prepare(processor, recipe, source, labels)
     if isinstance(prepared, Tile):
         return [Row(_row_title(source), "every step needs this image", [prepared], source)]
     rel = source.sample.rel
@@ -549,7 +557,7 @@ def build_step_rows(processor: Processor, recipe: Recipe, source: Source, sample
     for i, spec in enumerate(recipe.augment):
         tiles: list[Tile | None] = [prepared.original]
         try:
-            alone = _with_augment(processor, build_compose([_forced(spec)], additional_targets=_ADDITIONAL_TARGETS))
+            alone = Processor(recipe, augment=[_forced(spec)], labels=processor.labels)
         except Exception as exc:
             tiles.append(Tile.failed("sample 1", f"cannot build: {_short_error(exc)}"))
             rows.append(Row(_step_title(i, spec), "", tiles, source))
@@ -562,9 +570,7 @@ def build_step_rows(processor: Processor, recipe: Recipe, source: Source, sample
             for end, label in ((0, "low end"), (1, "high end")):
                 collapsed, changed = _collapse(_forced(spec), end)
                 try:
-                    at_end = _with_augment(
-                        processor, build_compose([collapsed], additional_targets=_ADDITIONAL_TARGETS)
-                    )
+                    at_end = Processor(recipe, augment=[collapsed], labels=processor.labels)
                 except Exception as exc:
                     tiles.append(Tile.failed(label, f"cannot build at the {label}: {_short_error(exc)}"))
                     continue
@@ -617,13 +623,16 @@ def build_preview(recipe: Recipe, paths: Sequence[Path] = (), *, options: Previe
         recipe = dataclasses.replace(recipe, seed=seed)
     copies = options.copies if options.copies is not None else min(recipe.copies, MAX_DEFAULT_COPIES)
     sources = find_sources(recipe, paths, input=options.input, count=options.images, seed=seed)
-    processor = Processor(recipe)
+    root = options.input or recipe.input
+    found = discover_dataset(root, label_format=label_options(recipe).format) if root and root.is_dir() else None
+    labels = _Labels(root, found.labels) if root and found is not None and found.labels is not None else None
+    processor = Processor(recipe, labels=label_options(recipe) if labels else None)
     if options.per_transform:
-        rows = build_step_rows(processor, recipe, sources[0], copies) if sources else []
+        rows = build_step_rows(processor, recipe, sources[0], copies, labels) if sources else []
         width = max((len(r.tiles) for r in rows), default=1)
         columns = ["original", *(f"sample {k}" for k in range(1, copies + 1)), "low end", "high end"][:width]
     else:
-        rows = build_rows(processor, recipe, sources, copies)
+        rows = build_rows(processor, recipe, sources, copies, labels)
         columns = ["original", *(f"copy {k}" for k in range(1, copies + 1))]
     fmt = recipe.output_format + (f" q{recipe.quality}" if recipe.output_format in ("jpg", "webp", "same") else "")
     seed_note = f"seed {seed}"
@@ -704,15 +713,111 @@ def letterbox(rgb: np.ndarray, size: int, background: tuple[int, int, int]) -> t
 
 
 OverlayDrawer = Callable[[ImageDraw.ImageDraw, Overlay, Placement], None]
-# Overlay kind -> drawer. Empty today; boxes, masks and keypoints register here.
-OVERLAY_DRAWERS: dict[str, OverlayDrawer] = {}
+
+
+def _colour(name: str) -> tuple[int, int, int]:
+    """A stable, saturated colour per class name (the same in every tile and every run)."""
+    import colorsys
+    import zlib
+
+    hue = (zlib.crc32(name.encode()) % 360) / 360
+    r, g, b = colorsys.hsv_to_rgb(hue, 0.85, 1.0)
+    return (round(r * 255), round(g * 255), round(b * 255))
+
+
+def _at(placement: Placement, x: float, y: float) -> tuple[float, float]:
+    return (placement.x + x * placement.scale, placement.y + y * placement.scale)
+
+
+def _draw_box(draw: ImageDraw.ImageDraw, overlay: Overlay, placement: Placement) -> None:
+    box, name = overlay.data
+    colour = _colour(name)
+    x0, y0 = _at(placement, box[0], box[1])
+    x1, y1 = _at(placement, box[2], box[3])
+    draw.rectangle((x0, y0, x1, y1), outline=colour, width=2)
+    font = _font(11)
+    w = font.getlength(name)
+    ty = y0 - 13 if y0 >= 13 else y0
+    draw.rectangle((x0, ty, x0 + w + 4, ty + 13), fill=(*colour, 200))
+    draw.text((x0 + 2, ty), name, font=font, fill=(0, 0, 0))
+
+
+def _draw_polygon(draw: ImageDraw.ImageDraw, overlay: Overlay, placement: Placement) -> None:
+    points, name = overlay.data
+    xy = [_at(placement, float(x), float(y)) for x, y in points]
+    if len(xy) >= 2:
+        draw.polygon(xy, outline=_colour(name), fill=(*_colour(name), 50))
+
+
+def _draw_mask(draw: ImageDraw.ImageDraw, overlay: Overlay, placement: Placement) -> None:
+    """An index mask tinted by its palette (void 255 shown pale); a bool mask in its class colour."""
+    mask, palette_or_name = overlay.data
+    h, w = mask.shape
+    size = (max(1, round(w * placement.scale)), max(1, round(h * placement.scale)))
+    values = [1] if mask.dtype == bool else [int(v) for v in np.unique(mask) if v != 0]
+    for value in values:
+        hit = Image.fromarray(((mask == value) * 255).astype(np.uint8)).resize(size, Image.Resampling.NEAREST)
+        if mask.dtype == bool:
+            colour = _colour(str(palette_or_name))
+        elif value == 255:
+            colour = (255, 255, 255)
+        elif palette_or_name is not None and len(palette_or_name) >= 3 * value + 3:
+            colour = tuple(palette_or_name[3 * value : 3 * value + 3])
+        else:
+            colour = _colour(str(value))
+        alpha = hit.point(lambda v: 110 if v else 0)
+        # ImageDraw.bitmap does not blend; pasting a colour through a translucent mask does.
+        target: Image.Image = draw._image  # type: ignore[attr-defined]
+        target.paste(Image.new("RGB", size, colour), (placement.x, placement.y), alpha)
+
+
+def _draw_keypoints(draw: ImageDraw.ImageDraw, overlay: Overlay, placement: Placement) -> None:
+    kps, skeleton, name = overlay.data
+    colour = _colour(name)
+    for a, b in skeleton or []:  # COCO numbers keypoints from 1
+        if 0 < a <= len(kps) and 0 < b <= len(kps) and kps[a - 1][2] > 0 and kps[b - 1][2] > 0:
+            draw.line([_at(placement, *kps[a - 1][:2]), _at(placement, *kps[b - 1][:2])], fill=colour, width=2)
+    for x, y, v in kps:
+        if v > 0:
+            cx, cy = _at(placement, x, y)
+            draw.ellipse((cx - 3, cy - 3, cx + 3, cy + 3), fill=colour if v == 2 else None, outline=colour)
+
+
+# Overlay kind -> drawer: labels drawn over a tile.
+OVERLAY_DRAWERS: dict[str, OverlayDrawer] = {
+    "mask": _draw_mask,
+    "polygon": _draw_polygon,
+    "box": _draw_box,
+    "keypoints": _draw_keypoints,
+}
+
+
+def label_overlays(labels: ImageLabels | None) -> list[Overlay]:
+    """What a tile draws for its labels: masks first, then polygons, boxes and keypoints on top."""
+    if labels is None:
+        return []
+    out = [Overlay("mask", (m.indices, m.palette)) for name, m in labels.masks.items() if name != "SegmentationObject"]
+    if not out and "SegmentationObject" in labels.masks:
+        m = labels.masks["SegmentationObject"]
+        out.append(Overlay("mask", (m.indices, m.palette)))
+    skeletons = labels.meta.get("skeletons", {})
+    for obj in labels.objects:
+        if obj.mask is not None:
+            out.append(Overlay("mask", (obj.mask, obj.category)))
+        out.extend(Overlay("polygon", (poly, obj.category)) for poly in obj.polygons)
+    for obj in labels.objects:
+        if obj.box is not None:
+            out.append(Overlay("box", (obj.box, obj.category)))
+        if obj.keypoints is not None:
+            out.append(Overlay("keypoints", (obj.keypoints, skeletons.get(obj.category), obj.category)))
+    return out
 
 
 def draw_overlays(tile: Tile, image: Image.Image, placement: Placement) -> None:
     """Draw a tile's labels over its pixels; `placement` maps tile pixel coordinates to `image`."""
     if not tile.overlays:
         return
-    draw = ImageDraw.Draw(image)
+    draw = ImageDraw.Draw(image, "RGBA")  # translucent fills blend over the pixels
     for overlay in tile.overlays:
         drawer = OVERLAY_DRAWERS.get(overlay.kind)
         if drawer is None:
@@ -1002,6 +1107,7 @@ __all__ = [
     "caption",
     "draw_overlays",
     "find_sources",
+    "label_overlays",
     "make_preview",
     "plan_layout",
     "render_html",

@@ -7,21 +7,25 @@ fixes a recipe in one pass.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
 import os
+import re
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from augcli import registry
 from augcli.errors import RecipeError, UsageError
-from augcli.yamlloc import Location, YamlPath, format_path, load_yaml
+from augcli.yamlloc import Location, YamlPath, describe_yaml_error, format_path, load_yaml
 
 FORMAT_VERSION = 1
 DOMAINS = ("generic", "natural", "fundus", "xray", "medical", "ocr", "document", "satellite")
@@ -95,6 +99,14 @@ class OutputModel(_Strict):
     quality: int = Field(95, ge=1, le=100)
 
 
+class LabelsModel(_Strict):
+    """Where a dataset's labels are and how strictly objects that leave the image are dropped."""
+
+    format: Literal["auto", "voc", "coco", "yolo", "folders"] = "auto"
+    min_visibility: float = Field(0.0, ge=0, le=1)
+    min_area: float = Field(1.0, ge=0)
+
+
 class SilenceModel(_Strict):
     rule: str
     reason: str = Field(min_length=1)
@@ -116,6 +128,7 @@ class RecipeModel(_Strict):
     preprocess: list[Any] = Field(default_factory=list)
     augment: list[Any] = Field(default_factory=list)
     silence: list[SilenceModel] = Field(default_factory=list)
+    labels: LabelsModel = Field(default_factory=LabelsModel)
 
 
 TOP_LEVEL_KEYS = list(RecipeModel.model_fields)
@@ -170,6 +183,7 @@ class Recipe:
     data: dict[str, Any]
     text: str
     locations: dict[YamlPath, Location] = field(default_factory=dict)
+    labels: dict[str, Any] = field(default_factory=dict)  # the `labels:` section with its defaults
 
     @property
     def hash(self) -> str:
@@ -244,37 +258,45 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _read_layers(path: Path, problems: list[Problem], seen: list[Path]) -> list[_Layer] | None:
-    """Parse a recipe and, recursively, what it extends; base first."""
+def _read_layers(
+    path: Path, problems: list[Problem], seen: list[Path], via: Location | None = None
+) -> list[_Layer] | None:
+    """Parse a recipe and, recursively, what it extends; base first.
+
+    `via` is the `extends:` line that named this file, where problems with the file itself are shown.
+    """
     path = path.resolve()
     shown = _display(path)
     if path in seen:
         cycle = " -> ".join(_display(p) for p in [*seen, path])
-        problems.append(Problem("error", f"extends cycle: {cycle}", ("extends",), None, shown))
+        message = f"extends cycle: {cycle} (a recipe cannot extend itself, directly or through others)"
+        problems.append(Problem("error", message, ("extends",), via, shown))
         return None
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
-        problems.append(Problem("error", f"cannot read recipe: {exc.strerror or exc}", (), None, shown))
+        problems.append(Problem("error", f"cannot read recipe: {exc.strerror or exc}", (), via, shown))
         return None
-    except UnicodeDecodeError:
-        problems.append(Problem("error", "recipe is not UTF-8 text", (), None, shown))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start].decode("utf-8", errors="replace")
+        where = Location(shown, before.count("\n") + 1, len(before) - before.rfind("\n"))
+        problems.append(Problem("error", "recipe is not UTF-8 text (save it as UTF-8)", (), where, shown))
         return None
     try:
         loaded = load_yaml(text, shown)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        loc = Location(shown, mark.line + 1, mark.column + 1) if mark else None
-        what = getattr(exc, "problem", None) or str(exc)
-        context = getattr(exc, "context", None)
-        msg = f"YAML syntax error: {what}" + (f" ({context})" if context else "")
-        problems.append(Problem("error", msg, (), loc, shown))
+        what, loc = describe_yaml_error(exc, shown)
+        problems.append(Problem("error", f"YAML syntax error: {what}", (), loc or Location(shown, 1, 1), shown))
         return None
     collect = _Problems(loaded.locations, shown)
-    for dup_path, dup_loc in loaded.duplicates:
-        problems.append(Problem("error", "duplicate key (the later value would silently win)", dup_path, dup_loc))
+    for dup_path, dup_loc, first in loaded.duplicates:
+        key = dup_path[-1]
+        message = f"duplicate key '{key}': it is already set on line {first.line} (only this later value would be used)"
+        problems.append(Problem("error", message, dup_path, dup_loc, shown))
     if loaded.data is None:
-        problems.append(Problem("error", "recipe is empty", (), None, shown))
+        problems.append(Problem("error", "recipe is empty", (), Location(shown, 1, 1), shown))
         return None
     if not isinstance(loaded.data, dict):
         collect.add((), f"a recipe is a mapping of keys (name, augment, ...), not a {type(loaded.data).__name__}")
@@ -298,7 +320,7 @@ def _read_layers(path: Path, problems: list[Problem], seen: list[Path]) -> list[
             collect.add(("extends",), f"'{parent}' is neither a recipe file nor a preset{extra}")
             problems.extend(collect.items)
             return None
-    base = _read_layers(parent_path, problems, [*seen, path])
+    base = _read_layers(parent_path, problems, [*seen, path], collect.locate(("extends",)))
     return None if base is None else [*base, layer]
 
 
@@ -335,8 +357,12 @@ def _merge(layers: list[_Layer]) -> tuple[dict[str, Any], dict[YamlPath, Locatio
     return data, locations
 
 
-def check_recipe(path: str | os.PathLike[str], *, lint: bool = True) -> Report:
-    """Validate a recipe completely; never raises for problems in it (they are in the report)."""
+def check_recipe(path: str | os.PathLike[str], *, lint: bool = True, for_disk: bool = True) -> Report:
+    """Validate a recipe completely; never raises for problems in it (they are in the report).
+
+    `for_disk`: the outputs must be images `run` can write (no Normalize at the end); online use
+    (`load_pipeline`, `export`) turns it off.
+    """
     source = Path(path)
     problems: list[Problem] = []
     layers = _read_layers(source, problems, [])
@@ -373,7 +399,17 @@ def check_recipe(path: str | os.PathLike[str], *, lint: bool = True) -> Report:
         data=_canonical(data, preprocess, augment),
         text=layers[-1].file.read_text(encoding="utf-8"),
         locations=locations,
+        labels=model.labels.model_dump(),
     )
+    if for_disk:
+        from augcli.writable import check_writable
+
+        collect.items = []
+        for step_path, message in check_writable(recipe):
+            collect.add(step_path, message)
+        if collect.items:
+            problems.extend(collect.items)
+            return Report(None, _sorted(problems))
     if lint:
         from augcli.lint import lint_recipe
 
@@ -461,12 +497,20 @@ def _pydantic_message(err: Any, data: Any, loc: tuple[Any, ...]) -> str:
     if loc == ("copies",) and err["type"] == "greater_than_equal":
         return f"copies must be a positive whole number, got {err.get('input')}"
     given = err.get("input")
+    if _MISMATCH.search(err["type"]) and loc and isinstance(loc[-1], str):
+        return f"{loc[-1]} must be {_either(_kinds([err], str(loc[-1])))} (got {_show(given)})"
     if given is not None and not isinstance(given, (dict, list)):
         msg += f" (got {given!r})"
     return msg
 
 
 # --------------------------------------------------------------------------- transform steps
+
+# Each step is applied once (a few draws when cheap) to a small test image; crops get one as large as they need.
+PROBE_SIDE = 64
+PROBE_MAX_SIDE = 1024
+PROBE_DRAWS = 3
+PROBE_BUDGET_S = 0.02
 
 
 def _check_steps(steps: Any, path: YamlPath, collect: _Problems) -> list[TransformSpec] | None:
@@ -512,16 +556,27 @@ def _check_step(step: Any, path: YamlPath, collect: _Problems) -> TransformSpec 
         return None
     children: list[TransformSpec] | None = None
     params = dict(params)
+    ok = True
     if registry.is_composition(cls):
-        inner = params.pop("transforms", None)
+        key = "transforms"
+        if key not in params:
+            # `tranforms:` would otherwise read as "no transforms" and hide the steps under it.
+            unknown = [k for k in params if k not in registry.init_parameters(cls)]
+            near = [k for k in unknown if registry.suggest(str(k), [key]) or isinstance(params[k], list)]
+            if near:
+                key = near[0]
+                collect.add((*here, key), f"{name} has no parameter '{key}'; did you mean transforms?")
+                ok = False
+        inner = params.pop(key, None)
         if not isinstance(inner, list) or not inner:
-            collect.add(here, f"{name} needs `transforms:`, a non-empty list of steps")
-            return None
-        children = _check_steps(inner, (*here, "transforms"), collect)
-        if children is None:
-            return None
+            if ok:
+                collect.add(here, f"{name} needs `transforms:`, a non-empty list of steps")
+            ok = False
+        else:
+            children = _check_steps(inner, (*here, key), collect)
+            ok = ok and children is not None
     params = {k: _tuples(v) for k, v in params.items()}
-    ok = _check_params(cls, name, params, here, collect)
+    ok = _check_params(cls, name, params, here, collect, children) and ok
     return TransformSpec(name, params, path, children) if ok else None
 
 
@@ -534,7 +589,14 @@ def _tuples(value: Any) -> Any:
     return value
 
 
-def _check_params(cls: type, name: str, params: dict[str, Any], here: YamlPath, collect: _Problems) -> bool:
+def _check_params(
+    cls: type,
+    name: str,
+    params: dict[str, Any],
+    here: YamlPath,
+    collect: _Problems,
+    children: list[TransformSpec] | None = None,
+) -> bool:
     before = len(collect.items)
     accepted = registry.init_parameters(cls)
     accepted.pop("transforms", None)
@@ -562,33 +624,201 @@ def _check_params(cls: type, name: str, params: dict[str, Any], here: YamlPath, 
         try:
             schema(**{**defaults, **params, "strict": True})
         except ValidationError as exc:
-            for err in exc.errors():
-                loc = tuple(err["loc"])
-                key = loc[0] if loc else None
-                if err["type"] == "missing":
-                    collect.add(here, f"{name} needs parameter '{key}'")
-                    continue
-                msg = str(err["msg"]).removeprefix("Value error, ")
-                target = (*here, key) if isinstance(key, str) and key in params else here
-                given = err.get("input")
-                if isinstance(key, str) and key in params and not isinstance(given, dict):
-                    msg = f"{msg} (got {_show(params[key])})"
-                collect.add(target, msg)
+            for where, message in _schema_messages(exc.errors(), name, params):
+                collect.add(here if where is None else (*here, where), message)
             return False
         except (TypeError, ValueError) as exc:
             collect.add(here, _first_line(exc))
             return False
+    composition = registry.is_composition(cls)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            build_step(cls, params, children=None if not registry.is_composition(cls) else [])
+            # A composition is built with its real steps: SomeOf(n=2) warns about an empty list.
+            build_step(cls, params, children=_build_all(children or []) if composition else None)
         except Exception as exc:
-            if not registry.is_composition(cls):
+            if not composition:
                 collect.add(here, _first_line(exc))
                 return False
+    if composition and children is None:
+        return True  # its steps are already reported; warnings about an empty list would mislead
+    if not composition:
+        failure = _probe_step(cls, params)
+        if failure:
+            collect.add(here, f"{name} fails on a test image: {failure}")
+            return False
     for w in caught:
         collect.add(here, f"albumentations: {_first_line(w.message)}", severity="warning", rule="albumentations")
     return True
+
+
+# Pydantic error types that mean "this union branch is the wrong kind of value", not "a bad value".
+_MISMATCH = re.compile(r"_type$|_parsing$|^int_from_float$|^literal_error$|^too_(long|short)$|^is_instance_of$")
+_KIND_OF_ERROR = {
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "string": "text",
+    "str": "text",
+    "tuple": "a list",
+    "list": "a list",
+    "dict": "a mapping",
+    "none": "null",
+}
+
+
+def _schema_messages(errors: list[Any], name: str, params: dict[str, Any]) -> list[tuple[str | None, str]]:
+    """One message per parameter: a value that fits no branch of a union is one mistake, not one per branch."""
+    grouped: dict[Any, list[Any]] = {}
+    out: list[tuple[str | None, str]] = []
+    for err in errors:
+        loc = tuple(err["loc"])
+        key = loc[0] if loc else None
+        if err["type"] == "missing":
+            out.append((None, f"{name} needs parameter '{key}'"))
+        else:
+            grouped.setdefault(key, []).append(err)
+    for key, errs in grouped.items():
+        given = isinstance(key, str) and key in params
+        mismatched = [e for e in errs if _MISMATCH.search(e["type"])]
+        if given and len(mismatched) == len(errs):
+            kinds = _kinds(errs, key)
+            out.append((key, f"{key} must be {_either(kinds)} (got {_show(params[key])})"))
+            continue
+        messages = list(dict.fromkeys(_clean(e["msg"]) for e in errs if e not in mismatched))
+        text = "; ".join(messages)
+        if given and not any(isinstance(e.get("input"), dict) for e in errs):
+            text = f"{text} (got {_show(params[key])})"
+        out.append((key if given else None, text))
+    return out
+
+
+def _kinds(errors: list[Any], key: str) -> list[str]:
+    """What each union branch would have accepted, in words, from its label (`tuple[int, int]`) or error type."""
+    labels = [str(e["loc"][1]) if len(e["loc"]) > 1 and isinstance(e["loc"][1], str) else "" for e in errors]
+    # Albumentations' ranges take a scalar (symmetric) or a pair; names ending so are ranges too.
+    ranged = any(label in ("int", "float") for label in labels) or key.endswith(("_range", "_limit"))
+    kinds: list[str] = []
+    for err, label in zip(errors, labels, strict=True):
+        base = re.match(r"[a-z]+", label)
+        kind_of = base.group() if base and base.group() in _KIND_OF_ERROR else str(err["type"]).split("_")[0]
+        items = label[label.find("[") + 1 : -1].split(",") if "[" in label else []
+        if err["type"] == "literal_error":
+            choices = str(err["msg"]).removeprefix("Input should be ").replace(" or ", ", ")
+            kind = f"one of {choices}"
+        elif kind_of in ("tuple", "list") and "..." in label:
+            kind = "a list of numbers" if re.search(r"\[(int|float), \.\.\.\]", label) else "a list"
+        elif kind_of in ("tuple", "list") and (len(items) == 2 or not items):
+            kind = "a [low, high] pair" if ranged else ("a list of two values" if items else "a list")
+        else:
+            kind = _KIND_OF_ERROR.get(kind_of, "")
+        if kind and kind not in kinds:
+            kinds.append(kind)
+    if "a number" in kinds and "a whole number" in kinds:
+        kinds.remove("a whole number")
+    single = ("a whole number", "a number", "true or false", "text")
+    return sorted(kinds, key=lambda k: k not in single) or ["a different kind of value"]
+
+
+def _either(kinds: list[str]) -> str:
+    return kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} or {kinds[-1]}"
+
+
+def _clean(msg: Any) -> str:
+    return str(msg).removeprefix("Value error, ")
+
+
+def _probe_side(params: dict[str, Any]) -> int | None:
+    """Side of a square probe big enough for the sizes a step names (a 512 crop needs a 512 image), or None."""
+    sizes = [0]
+
+    def ints(value: Any) -> None:
+        if isinstance(value, (tuple, list)):
+            for v in value:
+                ints(v)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            sizes.append(value)
+
+    for key, value in params.items():
+        if any(word in key for word in ("height", "width", "size")) or key in ("x_min", "x_max", "y_min", "y_max"):
+            ints(value)
+    if max(sizes) > PROBE_MAX_SIDE:
+        return None  # too big to try cheaply: building it was the check
+    return min(PROBE_MAX_SIDE, max(PROBE_SIDE, 2 * max(sizes)))
+
+
+def _probe_step(cls: type, params: dict[str, Any]) -> str | None:
+    """Apply one step, alone and for sure (p=1), to a test image; what it raised, if anything.
+
+    Albumentations validates types and ranges, not every combination it cannot run
+    (GaussianBlur(blur_limit=-3) builds, then fails on every image).
+    """
+    accepted = registry.init_parameters(cls)
+    defaults = {k: v.default for k, v in accepted.items() if v.default is not inspect.Parameter.empty}
+    side = _probe_side({**defaults, **params})
+    if side is None:
+        return None
+    forced = {**params, "p": 1.0} if "p" in accepted else params
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            step = build_step(cls, forced, None)
+            # A few draws on a small image, since one can happen to sample the one value that works;
+            # a slow step (Superpixels) gets one.
+            for seed in range(PROBE_DRAWS if side <= 2 * PROBE_SIDE else 1):
+                if seed and time.perf_counter() - started > PROBE_BUDGET_S:
+                    break
+                step.set_random_seed(seed)
+                step(image=probe_image(side, side))
+        except Exception as exc:
+            if _needs_other_targets(exc):
+                return None  # it wants masks/boxes/metadata: whether it gets them is the dataset's business
+            return describe_exception(exc)
+    return None
+
+
+def _needs_other_targets(exc: Exception) -> bool:
+    text = str(exc)
+    return isinstance(exc, KeyError) or bool(re.search(r"requires \[.*\] missing keys|can ?not find mask", text, re.I))
+
+
+@functools.lru_cache(maxsize=8)
+def _probe_pixels(height: int, width: int) -> np.ndarray:
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    disc = ((yy - height / 2) ** 2 + (xx - width / 2) ** 2 < (min(height, width) * 0.45) ** 2).astype(np.float32)
+    noise = np.random.default_rng(0).integers(0, 40, (height, width), dtype=np.uint8).astype(np.float32)
+    r = 40 + 150 * disc * xx / width + noise
+    g = 30 + 120 * disc * yy / height + noise
+    b = 20 + 60 * disc + noise
+    pixels = np.clip(np.dstack([r, g, b]), 0, 255).astype(np.uint8)
+    pixels.flags.writeable = False
+    return pixels
+
+
+def probe_image(height: int = 480, width: int = 640) -> np.ndarray:
+    """A deterministic RGB test image (gradients, a bright disc, noise) that crops and colour ops all change."""
+    return _probe_pixels(height, width).copy()
+
+
+def describe_exception(exc: Exception) -> str:
+    """An exception's first line, without OpenCV's build paths."""
+    text = _first_line(exc)
+    cv = re.match(r"OpenCV\([^)]*\) \S+: error: \(-?\d+:([^)]*)\) (.*?)(?: in function '([^']*)')?$", text)
+    if cv:
+        where = f" in {cv.group(3)}" if cv.group(3) else ""
+        return f"OpenCV{where}: {cv.group(1).lower()}: {cv.group(2)}"
+    if isinstance(exc, (IndexError, AttributeError, ZeroDivisionError)):
+        return f"{type(exc).__name__}: {text}"  # their text alone (an index, a name) says little
+    return text
+
+
+def _build_all(specs: list[TransformSpec]) -> list[Any]:
+    built = []
+    for spec in specs:
+        inner = _build_all(spec.children) if spec.children is not None else None
+        built.append(build_step(registry.catalogue()[spec.name], spec.params, inner))
+    return built
 
 
 def build_step(cls: type, params: dict[str, Any], children: list[Any] | None) -> Any:
@@ -611,8 +841,6 @@ def _first_line(exc: object) -> str:
 
 def init_recipe_text(preset: str, target: Path) -> str:
     """A preset's text (comments kept) with `input:` re-pointed from the new file's folder."""
-    import re
-
     source = preset_path(preset)
     text = source.read_text(encoding="utf-8")
     where = target.resolve().parent

@@ -23,10 +23,20 @@ from typing import Any
 import numpy as np
 
 from augcli import __version__
-from augcli.datasets import Dataset, Sample, discover
+from augcli.datasets import Dataset, Sample, discover_dataset
+from augcli.datasets.formats import Codec
+from augcli.datasets.labels import (
+    ImageLabels,
+    LabelCounts,
+    LabelOptions,
+    compose_params,
+    from_targets,
+    sanitize,
+    to_targets,
+)
 from augcli.errors import AugcliError, ExitCode, ImageReadError, UsageError
 from augcli.executor import Executor, local_executor
-from augcli.imageio import DecodedImage, read_image, write_image
+from augcli.imageio import DecodedImage, atomic_write_bytes, encode_image, read_image
 from augcli.manifest import (
     ManifestWriter,
     manifest_name,
@@ -35,8 +45,8 @@ from augcli.manifest import (
     read_run_files,
     write_run,
 )
-from augcli.pipeline import applied_summary, build_pipelines, derive_seed, run_compose
-from augcli.recipe import Recipe
+from augcli.pipeline import Pipelines, applied_summary, build_compose, derive_seed, run_compose
+from augcli.recipe import Recipe, TransformSpec
 
 SUFFIX_FORMAT = {
     ".jpg": "jpg",
@@ -48,6 +58,7 @@ SUFFIX_FORMAT = {
     ".bmp": "bmp",
 }
 SIXTEEN_BIT_FORMATS = {"png", "tif"}
+ADDITIONAL_TARGETS = {"alpha": "mask"}  # alpha travels as a mask (colour transforms take 1 or 3 channels)
 
 
 class RunInterrupted(AugcliError):
@@ -59,34 +70,65 @@ class RunInterrupted(AugcliError):
 
 @dataclass
 class Rendered:
-    """One output's pixels, ready to encode, and what made them."""
+    """One output's pixels, ready to encode, its labels moved with them, and what made them."""
 
     copy: int
     pixels: np.ndarray
     applied: list[dict[str, Any]]
+    labels: ImageLabels | None = None
 
 
 class Processor:
     """The one code path from a decoded source to output pixels; `run` and `preview` both use it."""
 
-    def __init__(self, recipe: Recipe):
+    def __init__(
+        self,
+        recipe: Recipe,
+        *,
+        augment: list[TransformSpec] | Any | None = None,
+        labels: LabelOptions | None = None,
+    ):
+        """`augment` replaces the recipe's augment steps (specs, or a built Compose): preview's per-step rows.
+        With `labels`, boxes, polygons, keypoints and masks move with the pixels through the same Compose."""
         self.recipe = recipe
-        self.pipelines = build_pipelines(recipe, additional_targets={"alpha": "mask"})
+        self.labels = labels
 
-    def preprocess(self, decoded: DecodedImage, rel: str) -> dict[str, Any]:
+        def build(specs: list[TransformSpec]) -> Any:
+            with_labels = compose_params(labels) if labels is not None and specs else {}
+            return build_compose(specs, additional_targets=ADDITIONAL_TARGETS, **with_labels)
+
+        if augment is None or isinstance(augment, list):
+            augment = build(recipe.augment if augment is None else augment)
+        self.pipelines = Pipelines(build(recipe.preprocess), augment)
+
+    def preprocess(self, decoded: DecodedImage, rel: str, labels: ImageLabels | None = None) -> dict[str, Any]:
         data = _to_pipeline(decoded.pixels)
-        out = run_compose(self.pipelines.preprocess, seed=derive_seed(self.recipe.seed, rel, 0), **data)
+        out = self._run(self.pipelines.preprocess, derive_seed(self.recipe.seed, rel, 0), data, labels)
         out["_bits"] = 16 if decoded.pixels.dtype == np.uint16 else 8
         return out
 
     def original(self, pre: dict[str, Any]) -> Rendered:
-        return Rendered(0, _from_pipeline(pre), applied_summary(pre.get("applied_transforms", [])))
+        applied = applied_summary(pre.get("applied_transforms", []))
+        return Rendered(0, _from_pipeline(pre), applied, pre.get("_labels"))
 
     def copy(self, pre: dict[str, Any], rel: str, copy: int) -> Rendered:
         data = {k: v for k, v in pre.items() if k in ("image", "alpha")}
-        out = run_compose(self.pipelines.augment, seed=derive_seed(self.recipe.seed, rel, copy), **data)
+        out = self._run(self.pipelines.augment, derive_seed(self.recipe.seed, rel, copy), data, pre.get("_labels"))
         out["_bits"] = pre["_bits"]
-        return Rendered(copy, _from_pipeline(out), applied_summary(out.get("applied_transforms", [])))
+        applied = applied_summary(out.get("applied_transforms", []))
+        return Rendered(copy, _from_pipeline(out), applied, out.get("_labels"))
+
+    def _run(self, compose: Any, seed: int, data: dict[str, Any], labels: ImageLabels | None) -> dict[str, Any]:
+        labels = labels if labels is not None else ImageLabels()
+        if self.labels is None or "bboxes" not in compose.processors:  # no labels, or no transforms
+            out = run_compose(compose, seed=seed, **data)
+            if self.labels is not None:
+                out["_labels"] = labels
+            return out
+        targets, slots = to_targets(labels)
+        out = run_compose(compose, seed=seed, **data, **targets)
+        out["_labels"] = from_targets(out, labels, slots, self.labels)
+        return out
 
 
 def _to_pipeline(pixels: np.ndarray) -> dict[str, Any]:
@@ -128,6 +170,12 @@ def finish_for_format(pixels: np.ndarray, fmt: str) -> np.ndarray:
     return pixels
 
 
+def encode_output(recipe: Recipe, rel: str, pixels: np.ndarray, decoded: DecodedImage) -> tuple[bytes, str]:
+    """The bytes `run` writes for rendered pixels, and their format; preview decodes the same bytes."""
+    fmt = output_format(recipe, rel)
+    return encode_image(finish_for_format(pixels, fmt), fmt, recipe.quality, source=decoded), fmt
+
+
 # --------------------------------------------------------------------------- planning
 
 
@@ -143,6 +191,7 @@ class Job:
 
     sample: Sample
     outputs: tuple[OutputPlan, ...]
+    payload: Any = None  # this image's labels when the format keeps them in one file (COCO)
 
 
 @dataclass(frozen=True)
@@ -177,6 +226,8 @@ class RunReport:
     dry_run: bool = False
     ignored: list[str] = field(default_factory=list)
     peak_worker_rss_mb: float = 0.0
+    labels: str | None = None  # the label format found, described; None = classification folders
+    label_counts: dict[str, int] = field(default_factory=dict)  # objects written, dropped, clipped, ...
 
     @property
     def throughput(self) -> float:
@@ -262,12 +313,19 @@ class _WorkerState:
     recipe: Recipe
     input: Path
     output: Path
+    codec: Codec | None = None
 
 
 _STATE: _WorkerState | None = None
 
 
-def init_worker(recipe: Recipe, input_root: Path, output_root: Path, *, in_worker: bool = True) -> None:
+def label_options(recipe: Recipe) -> LabelOptions:
+    return LabelOptions(**recipe.labels) if recipe.labels else LabelOptions()
+
+
+def init_worker(
+    recipe: Recipe, input_root: Path, output_root: Path, codec: Codec | None = None, *, in_worker: bool = True
+) -> None:
     """Build the pipeline once per worker; OpenCV single-threaded (the pool is the parallelism)."""
     import cv2
 
@@ -275,7 +333,8 @@ def init_worker(recipe: Recipe, input_root: Path, output_root: Path, *, in_worke
     if in_worker:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
         cv2.setNumThreads(1)
-    _STATE = _WorkerState(Processor(recipe), recipe, input_root, output_root)
+    processor = Processor(recipe, labels=label_options(recipe) if codec is not None else None)
+    _STATE = _WorkerState(processor, recipe, input_root, output_root, codec)
 
 
 def process_job(job: Job) -> dict[str, Any]:
@@ -291,16 +350,26 @@ def process_job(job: Job) -> dict[str, Any]:
     content = content_key(decoded.pixels)
     records = []
     try:
-        pre = state.processor.preprocess(decoded, sample.rel)
+        labels = None
+        if state.codec is not None:
+            height, width = decoded.pixels.shape[:2]
+            labels = state.codec.read(state.input, sample.rel, job.payload, width, height)
+            labels = sanitize(labels, width, height)
+        pre = state.processor.preprocess(decoded, sample.rel, labels)
         for plan in job.outputs:
             rendered = (
                 state.processor.original(pre) if plan.copy == 0 else state.processor.copy(pre, sample.rel, plan.copy)
             )
-            fmt = output_format(state.recipe, sample.rel)
-            pixels = finish_for_format(rendered.pixels, fmt)
-            nbytes = write_image(
-                state.output / plan.rel, pixels, format=fmt, quality=state.recipe.quality, source=decoded
-            )
+            data, _fmt = encode_output(state.recipe, sample.rel, rendered.pixels, decoded)
+            pixels = rendered.pixels
+            label_record = None
+            if state.codec is not None and rendered.labels is not None:
+                # Labels first: resume skips an output whose image exists, so the image lands last.
+                out_labels = rendered.labels
+                label_record = state.codec.write(state.output, plan.rel, out_labels, pixels.shape[1], pixels.shape[0])
+                label_record["counts"] = out_labels.counts.to_json()
+                label_record["masks"] = sorted(out_labels.masks)
+            nbytes = atomic_write_bytes(state.output / plan.rel, data)
             records.append(
                 {
                     "output": plan.rel,
@@ -313,6 +382,7 @@ def process_job(job: Job) -> dict[str, Any]:
                     "size": [int(pixels.shape[1]), int(pixels.shape[0])],
                     "bytes": nbytes,
                     "content": content,
+                    **({"labels": label_record} if label_record is not None else {}),
                 }
             )
     except Exception as exc:
@@ -386,8 +456,10 @@ def _prepare_output(recipe: Recipe, options: RunOptions) -> dict[str, dict[str, 
 
 
 def _remove_previous(out: Path) -> None:
-    for rel in read_manifests(out):
+    for rel, rec in read_manifests(out).items():
         (out / rel).unlink(missing_ok=True)
+        for label_file in rec.get("labels", {}).get("files", []):
+            (out / label_file).unlink(missing_ok=True)
     for pattern in ("manifest*.jsonl", "run*.json"):
         for p in out.glob(pattern):
             p.unlink()
@@ -412,12 +484,15 @@ def run_dataset(
     """Augment a dataset as the recipe says; never raises for a bad image (it is in the report)."""
     started = time.perf_counter()
     check_folders(options.input, options.output)
-    dataset: Dataset = discover(options.input, options.layout)
+    dataset: Dataset = discover_dataset(options.input, options.layout, label_options(recipe).format)
+    label_set = dataset.labels
+    codec = label_set.codec if label_set is not None else None
     if not dataset.samples:
         raise UsageError("input folder holds no images (.jpg .png .webp .tif .bmp)", options.input)
     plans = [(s, o) for s, o in plan_outputs(recipe, dataset.samples) if in_shard(s, options.shard)]
     report = RunReport(str(options.input), str(options.output), dataset.layout, dry_run=options.dry_run)
     report.ignored = dataset.ignored
+    report.labels = label_set.description if label_set is not None else None
     for sample, outs in plans:
         report.sources += 1
         report.per_split[sample.split] = report.per_split.get(sample.split, 0) + len(outs)
@@ -437,7 +512,8 @@ def run_dataset(
         todo = tuple(o for o in outs if o.rel not in done)
         report.skipped += len(outs) - len(todo)
         if todo:
-            jobs.append(Job(sample, todo))
+            payload = label_set.payloads.get(sample.rel) if label_set is not None else None
+            jobs.append(Job(sample, todo, payload))
     writer = ManifestWriter(options.output / manifest_name(options.shard), dict(done))
     summary = _summary(recipe, options, report, status="running")
     write_run(options.output, options.shard, summary)
@@ -447,7 +523,7 @@ def run_dataset(
         on_start(report.planned - report.skipped)
     writer.open()
     try:
-        for result in executor.run(process_job, init_worker, (recipe, options.input, options.output), jobs):
+        for result in executor.run(process_job, init_worker, (recipe, options.input, options.output, codec), jobs):
             for rec in result["records"]:
                 writer.add(rec)
             report.written += len(result["records"])
@@ -465,6 +541,11 @@ def run_dataset(
             f"interrupted after {report.written} outputs; run again to resume", options.output
         ) from None
     writer.finish()
+    if codec is not None:
+        # Every shard's records so far: the last shard to finish writes the complete COCO JSON.
+        all_records = list(read_manifests(options.output).values())
+        codec.finish(options.output, all_records)
+        report.label_counts = count_labels(writer.existing.values())
     report.leaks = find_leaks(writer.existing.values())
     report.elapsed = time.perf_counter() - started
     write_run(options.output, options.shard, _summary(recipe, options, report, status="complete"))
@@ -480,6 +561,25 @@ def _estimate(path: Path, recipe: Recipe, rel: str) -> int:
     src, dst = SUFFIX_FORMAT.get(Path(rel).suffix.lower(), "jpg"), output_format(recipe, rel)
     factor = {("png", "jpg"): 0.3, ("jpg", "png"): 3.0, ("tif", "jpg"): 0.2, ("bmp", "jpg"): 0.1}.get((src, dst), 1.0)
     return int(size * factor)
+
+
+def count_labels(records: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """Objects written, and what happened at the borders, over all outputs."""
+    total = LabelCounts()
+    objects = background = 0
+    on_input: dict[str, tuple[int, int]] = {}  # clipped/invalid belong to the source, not to each output
+    for rec in records:
+        labels = rec.get("labels")
+        if labels is None:
+            continue
+        counts = LabelCounts(**labels.get("counts", {}))
+        total = total.add(LabelCounts(0, 0, counts.dropped, counts.hidden_keypoints))
+        on_input[rec["source"]] = (counts.clipped, counts.invalid)
+        objects += len(labels.get("objects", []))
+        background += not labels.get("objects") and not labels.get("masks")
+    total.clipped = sum(c for c, _ in on_input.values())
+    total.invalid = sum(i for _, i in on_input.values())
+    return {"objects": objects, "background_images": background, **total.to_json()}
 
 
 def find_leaks(records: Iterable[dict[str, Any]]) -> list[list[str]]:
@@ -519,7 +619,9 @@ def _summary(recipe: Recipe, options: RunOptions, report: RunReport, *, status: 
             "failed_sources": len(report.failures),
             "per_split": report.per_split,
             "per_class": report.per_class,
+            "labels": report.label_counts,
         },
+        "labels": report.labels,
         "failures": report.failures,
         "leaks": report.leaks,
         "elapsed_s": round(report.elapsed, 3),

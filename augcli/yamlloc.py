@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ class LoadedYaml:
 
     data: Any
     locations: dict[YamlPath, Location]
-    duplicates: list[tuple[YamlPath, Location]]
+    duplicates: list[tuple[YamlPath, Location, Location]]  # (path, repeated key, first occurrence)
 
 
 def load_yaml(text: str, file: str) -> LoadedYaml:
@@ -54,7 +55,7 @@ def load_yaml(text: str, file: str) -> LoadedYaml:
     finally:
         loader.dispose()
     locations: dict[YamlPath, Location] = {}
-    duplicates: list[tuple[YamlPath, Location]] = []
+    duplicates: list[tuple[YamlPath, Location, Location]] = []
     _walk(node, (), file, locations, duplicates)
     return LoadedYaml(data, locations, duplicates)
 
@@ -68,17 +69,18 @@ def _walk(
     path: YamlPath,
     file: str,
     locations: dict[YamlPath, Location],
-    duplicates: list[tuple[YamlPath, Location]],
+    duplicates: list[tuple[YamlPath, Location, Location]],
 ) -> None:
     locations.setdefault(path, _loc(node, file))
     if isinstance(node, yaml.MappingNode):
-        seen: set[Any] = set()
+        seen: dict[Any, Location] = {}
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
             child = (*path, key)
             if key in seen:
-                duplicates.append((child, _loc(key_node, file)))
-            seen.add(key)
+                duplicates.append((child, _loc(key_node, file), seen[key]))
+            else:
+                seen[key] = _loc(key_node, file)
             # A key's own position is where the user looks first; its value's position is
             # kept under the same path only when the key is absent (never, for mappings).
             locations[child] = _loc(key_node, file)
@@ -86,6 +88,62 @@ def _walk(
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _walk(item, (*path, i), file, locations, duplicates)
+
+
+def describe_yaml_error(exc: yaml.YAMLError, file: str) -> tuple[str, Location | None]:
+    """PyYAML's parser jargon as a sentence a recipe author understands, at the problem's position."""
+    problem_mark = getattr(exc, "problem_mark", None)
+    context_mark = getattr(exc, "context_mark", None)
+    problem = str(getattr(exc, "problem", None) or exc)
+    context = str(getattr(exc, "context", None) or "")
+    where = Location(file, problem_mark.line + 1, problem_mark.column + 1) if problem_mark else None
+    at = f"line {context_mark.line + 1}, column {context_mark.column + 1}" if context_mark else "above"
+    found = re.search(r"(?:found|got) '(.*)'$", problem)
+    token = found.group(1) if found else ""
+    closing = re.match(r"expected ',' or '(.)'", problem)
+    if problem.startswith("expected <block end>"):
+        block = f" (the block starting at line {context_mark.line + 1})" if context_mark else ""
+        return f"this line's indentation does not match the lines above it{block}", where
+    if closing:
+        opener = {"]": "[", "}": "{"}.get(closing.group(1), closing.group(1))
+        if token == "<stream end>":
+            return f"the '{opener}' opened at {at} is never closed with '{closing.group(1)}'", where
+        return (
+            f"the '{opener}' opened at {at} is not closed: expected ',' or '{closing.group(1)}' before this "
+            f"{_token(token)}",
+            where,
+        )
+    if "quoted scalar" in context:
+        return f"the quote opened at {at} is never closed", where
+    bad_char = re.match(r"found character '(.*)' that cannot start any token", problem)
+    if bad_char and bad_char.group(1) == "\\t":
+        return "a tab character: YAML indents with spaces only", where
+    if bad_char:
+        return f"a value cannot start with '{bad_char.group(1)}'; put the value in quotes", where
+    if problem.startswith("mapping values are not allowed"):
+        return (
+            "a ':' where a plain value was expected: put nested `key: value` pairs on their own, "
+            "more indented lines or in {braces}, and quote text that contains ': '",
+            where,
+        )
+    if problem.startswith("could not find expected ':'"):
+        return f"the key at {at} is not followed by ':' (expected `key: value`)", where
+    named = re.search(r"(?:alias|tag) '(.*)'", problem)
+    if problem.startswith("found undefined alias") and named:
+        return f"'*{named.group(1)}' refers to an anchor '&{named.group(1)}' that is not defined above it", where
+    if "constructor for the tag" in problem and named:
+        tag = named.group(1).replace("tag:yaml.org,2002:", "!!")
+        return f"the tag '{tag}' is not allowed in a recipe (plain YAML only)", where
+    if "another document" in problem:
+        return "a recipe is one YAML document, but a second one starts here (remove the '---')", where
+    if problem.startswith("found unhashable key"):
+        return "a key must be a plain value, not a list or a mapping", where
+    text = problem + (f" ({context})" if context else "")
+    return text, where
+
+
+def _token(token: str) -> str:
+    return "point" if token.startswith("<") else f"'{token}'"
 
 
 def read_text(path: Path) -> str:

@@ -184,9 +184,7 @@ def test_fundus_crop_carries_mask_bbox_and_keypoint_through_the_padding(retina: 
     image, mask = paint(clipped, square)
     centre = ((square[0] + square[2]) / 2, (square[1] + square[3]) / 2)
 
-    result = labelled([FundusCrop()])(
-        image=image, mask=mask, bboxes=[square], labels=["lesion"], keypoints=[centre]
-    )
+    result = labelled([FundusCrop()])(image=image, mask=mask, bboxes=[square], labels=["lesion"], keypoints=[centre])
 
     assert result["mask"].shape == result["image"].shape[:2]
     assert result["labels"] == ["lesion"]
@@ -204,9 +202,7 @@ def tf_adjust_saturation(rgb: np.ndarray, factor: float) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         saturation = np.where(value > 0, spread / value, 0.0)
         norm = 1.0 / (6.0 * spread)
-        hue = np.where(
-            r == value, norm * (g - b), np.where(g == value, norm * (b - r) + 2 / 6, norm * (r - g) + 4 / 6)
-        )
+        hue = np.where(r == value, norm * (g - b), np.where(g == value, norm * (b - r) + 2 / 6, norm * (r - g) + 4 / 6))
     hue = np.where(spread > 0, hue, 0.0)
     hue = np.where(hue < 0, hue + 1, hue)
     saturation = np.clip(saturation * factor, 0.0, 1.0)
@@ -253,9 +249,7 @@ def test_saturation_factors_are_uniform_over_the_range() -> None:
     scales = np.array(draws)
     assert scales.min() >= 0.5 and scales.max() <= 1.5
     assert scales.mean() == pytest.approx(1.0, abs=0.03)
-    np.testing.assert_allclose(
-        np.quantile(scales, [0.1, 0.25, 0.5, 0.75, 0.9]), [0.6, 0.75, 1.0, 1.25, 1.4], atol=0.04
-    )
+    np.testing.assert_allclose(np.quantile(scales, [0.1, 0.25, 0.5, 0.75, 0.9]), [0.6, 0.75, 1.0, 1.25, 1.4], atol=0.04)
 
 
 def test_saturation_passes_single_channel_images_and_rejects_others(retina_small: np.ndarray) -> None:
@@ -277,9 +271,7 @@ def test_random_brightness_contrast_adds_delta_of_full_scale(retina_small: np.nd
         delta = transform.params["beta"]  # float32 images: max_value is 1, so beta is the delta
         assert transform.params["alpha"] == 1.0
         assert abs(delta) <= 32 / 255
-        np.testing.assert_array_equal(
-            out, np.clip(as_float.astype(np.float64) + delta, 0, 1).astype(np.float32)
-        )
+        np.testing.assert_array_equal(out, np.clip(as_float.astype(np.float64) + delta, 0, 1).astype(np.float32))
 
         out = transform(image=retina_small)["image"]
         shift = transform.params["beta"]  # uint8 images: beta = delta * 255
@@ -357,9 +349,7 @@ def test_central_crop_keeps_the_centre_in_the_centre() -> None:
     assert transform.params["crop_coords"] == (64, 48, 576, 432)
     centre = out[127:129, 127:129, :2].mean(axis=(0, 1))
     np.testing.assert_allclose(centre, [(width - 1) / 2, (height - 1) / 2], atol=0.6)
-    np.testing.assert_allclose(
-        out[0, 0, :2], [64 + 0.5 * 512 / 256 - 0.5, 48 + 0.5 * 384 / 256 - 0.5], atol=0.6
-    )
+    np.testing.assert_allclose(out[0, 0, :2], [64 + 0.5 * 512 / 256 - 0.5, 48 + 0.5 * 384 / 256 - 0.5], atol=0.6)
 
 
 def test_central_crop_carries_mask_bbox_and_keypoint(retina_small: np.ndarray) -> None:

@@ -50,7 +50,7 @@ def test_preset_has_the_keys_init_and_presets_rely_on(name: str) -> None:
     assert data["name"] == name
     assert data["seed"] == 0
     assert data["description"].strip() and "\n" not in data["description"].strip()
-    assert data["input"] == f"../samples/{name}"
+    assert data["input"].startswith("../samples/") and (RECIPES / data["input"]).is_dir()
     assert data["output"]["path"] == f"../out/{name}"
     assert not data.get("silence"), "presets pass --strict without silencing lint rules"
 
@@ -71,7 +71,8 @@ def test_init_writes_a_recipe_that_validates(tmp_path: Path, name: str) -> None:
     result = runner.invoke(app, ["init", "--preset", name, str(target)])
     assert result.exit_code == 0, result.output
     written = yaml.safe_load(target.read_text(encoding="utf-8"))
-    assert (target.parent / written["input"]).resolve() == (SAMPLES / name).resolve()
+    preset_input = (RECIPES / preset_data(name)["input"]).resolve()
+    assert (target.parent / written["input"]).resolve() == preset_input
     assert written["output"]["path"] == f"out/{name}"
     assert "#" in target.read_text(encoding="utf-8"), "the preset's comments are kept"
     check = runner.invoke(app, ["validate-recipe", "--strict", str(target)])

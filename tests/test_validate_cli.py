@@ -127,6 +127,8 @@ def test_help() -> None:
     sub = validate("--help")
     assert sub.exit_code == 0, sub.output
     assert "--strict" in sub.stdout and "--json" in sub.stdout
+    assert "validate-recipe [OPTIONS] {RECIPE}...\n" in sub.stdout
+    assert "recipes" not in sub.stdout
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["validate-recipe", "--help"]])
@@ -223,6 +225,12 @@ LINT_CASES = {
         augment:
           - RandomCrop: {height: 100, width: 100}
         """,
+    "pipeline-fails": """\
+        preprocess:
+          - Resize: {height: 128, width: 128}
+        augment:
+          - RandomCrop: {height: 200, width: 200}
+        """,
 }
 
 
@@ -261,10 +269,6 @@ def test_lint_warning_names_its_rule_and_location(tmp_path: Path, monkeypatch: p
     ]
 
 
-@pytest.mark.xfail(
-    reason="satellite-non-square is listed in lint.RULES (and so accepted in `silence:`) but no code emits it",
-    strict=True,
-)
 def test_satellite_non_square_fires(tmp_path: Path) -> None:
     recipe = write(
         tmp_path,
@@ -283,17 +287,34 @@ def test_satellite_non_square_fires(tmp_path: Path) -> None:
         """,
     )
     _, data = report("--strict", recipe)
-    assert "satellite-non-square" in {p["rule"] for p in data["recipes"][0]["problems"]}
+    found = [(p["rule"], p["line"], p["column"]) for p in data["recipes"][0]["problems"]]
+    assert found == [("satellite-non-square", 7, 5)], data["recipes"][0]["problems"]
 
 
-# --------------------------------------------------------------------------- known gaps
+def test_satellite_tiles_made_square_do_not_warn(tmp_path: Path) -> None:
+    recipe = write(
+        tmp_path,
+        "tiles.yaml",
+        """\
+        augcli: 1
+        name: square-tiles
+        domain: satellite
+        preprocess:
+          - Resize: {height: 128, width: 128}
+        augment:
+          - OneOf:
+              transforms:
+                - Transpose: {}
+                - RandomRotate90: {}
+        """,
+    )
+    code, data = report("--strict", recipe)
+    assert code == 0, data["recipes"][0]["problems"]
 
 
-@pytest.mark.xfail(
-    reason="Albumentations 2.0.8 accepts GaussianBlur(blur_limit=-3) and only fails when it runs (cv2 "
-    "sepFilter2D assertion); augcli reports the recipe valid and `run` then fails every image",
-    strict=True,
-)
+# --------------------------------------------------------------------------- steps that build but cannot run
+
+
 def test_a_negative_blur_kernel_is_an_error(tmp_path: Path) -> None:
     recipe = write(
         tmp_path,
@@ -305,4 +326,47 @@ def test_a_negative_blur_kernel_is_an_error(tmp_path: Path) -> None:
           - GaussianBlur: {blur_limit: -3, p: 0.5}
         """,
     )
-    assert validate(recipe).exit_code == 2
+    result = validate(recipe)
+    assert result.exit_code == 2
+    assert "blur.yaml:4:5: error: augment[0].GaussianBlur: GaussianBlur fails on a test image: " in result.stderr
+
+
+def test_a_step_is_probed_on_an_image_as_large_as_its_crop(tmp_path: Path) -> None:
+    recipe = write(
+        tmp_path,
+        "crop.yaml",
+        """\
+        augcli: 1
+        name: big-crop
+        preprocess:
+          - Resize: {height: 600, width: 600}
+        augment:
+          - RandomCrop: {height: 512, width: 512}
+          - HorizontalFlip: {p: 0.5}
+          - Resize: {height: 600, width: 600}
+        """,
+    )
+    result = validate("--strict", recipe)
+    assert result.exit_code == 0, result.output
+
+
+def test_a_composition_is_checked_with_its_own_steps(tmp_path: Path) -> None:
+    recipe = write(
+        tmp_path,
+        "someof.yaml",
+        """\
+        augcli: 1
+        name: two-of-three
+        preprocess:
+          - Resize: {height: 128, width: 128}
+        augment:
+          - SomeOf:
+              n: 2
+              transforms:
+                - HorizontalFlip: {}
+                - VerticalFlip: {}
+                - Transpose: {}
+        """,
+    )
+    code, data = report("--strict", recipe)
+    assert code == 0, data["recipes"][0]["problems"]

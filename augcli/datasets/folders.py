@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from augcli.errors import UsageError
 
@@ -38,6 +38,7 @@ class Dataset:
     layout: str  # the concrete layout found (never "auto")
     samples: list[Sample]
     ignored: list[str]  # files under the root that are not images by suffix
+    labels: Any = None  # a formats.LabelSet when the images carry boxes/masks/keypoints
 
 
 def _is_hidden(name: str) -> bool:

@@ -1,0 +1,233 @@
+"""COCO: `annotations.json` beside `images/` or `JPEGImages/`; `annotations/instances_<split>.json`
+beside `<split>/`; or `<split>/_annotations.coco.json` (Roboflow).
+
+The parent reads the JSON and hands each job only its image's annotations; workers return the
+moved annotations in their manifest records, and the parent writes one JSON per input JSON at the
+end, with image and annotation ids numbered in output-path order (unique, and the same however
+many workers ran). Polygons move vertex by vertex and are clipped to the image; RLE masks (crowd
+regions) move as masks and need pycocotools; keypoints that leave the image are kept with v=0.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+
+from augcli.datasets.formats import LabelSet, is_image, split_of
+from augcli.datasets.labels import ImageLabels, LabelObject, objects_record, polygon_area
+from augcli.errors import AugcliError, UsageError
+from augcli.imageio import atomic_write_text
+
+_REWRITTEN = {"id", "image_id", "bbox", "segmentation", "area", "keypoints", "num_keypoints"}
+
+
+class LabelReadError(AugcliError):
+    pass
+
+
+@dataclass
+class CocoFile:
+    """One annotation JSON: where it is, the folder its file_names are relative to, its split."""
+
+    json_rel: str
+    base: str  # folder file_name is relative to ("" = the dataset root)
+    split: str
+    header: dict[str, Any] = field(default_factory=dict)  # info, licenses, categories, ...
+
+
+@dataclass
+class CocoCodec:
+    files: list[CocoFile]
+    name: str = "coco"
+
+    def read(self, root: Path, rel: str, payload: Any, width: int, height: int) -> ImageLabels:
+        image, anns, names = payload["image"], payload["annotations"], payload["categories"]
+        labels = ImageLabels(meta={"json": payload["json"], "image": image, "skeletons": payload.get("skeletons", {})})
+        for ann in anns:
+            extra = {k: v for k, v in ann.items() if k not in _REWRITTEN}
+            obj = LabelObject(names.get(ann.get("category_id"), str(ann.get("category_id"))), extra=extra)
+            if ann.get("bbox"):
+                x, y, w, h = (float(v) for v in ann["bbox"])
+                obj.box = (x, y, x + w, y + h)
+            seg = ann.get("segmentation")
+            if isinstance(seg, list):
+                for flat in seg:
+                    pts = np.asarray(flat, np.float64).reshape(-1, 2)
+                    if len(pts) >= 3:
+                        obj.polygons.append(pts)
+            elif isinstance(seg, dict):
+                obj.mask = _decode_rle(seg, height, width, payload["json"])
+            if ann.get("keypoints"):
+                kps = np.asarray(ann["keypoints"], np.float64).reshape(-1, 3)
+                obj.keypoints = kps
+            if obj.box is None and obj.polygons:
+                pts = np.concatenate(obj.polygons)
+                obj.box = (pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max())
+            labels.objects.append(obj)
+        return labels
+
+    def write(self, out_root: Path, out_rel: str, labels: ImageLabels, width: int, height: int) -> dict[str, Any]:
+        coco_file = next(f for f in self.files if f.json_rel == labels.meta["json"])
+        file_name = out_rel[len(coco_file.base) + 1 :] if coco_file.base else out_rel
+        image = {**labels.meta.get("image", {}), "file_name": file_name, "width": width, "height": height}
+        image.pop("id", None)
+        anns = []
+        for obj in labels.objects:
+            ann: dict[str, Any] = dict(obj.extra)
+            if obj.box is not None:
+                x0, y0, x1, y1 = (round(float(v), 2) for v in obj.box)
+                obj.box = (x0, y0, x1, y1)
+                ann["bbox"] = [x0, y0, round(x1 - x0, 2), round(y1 - y0, 2)]
+            if obj.polygons:
+                ann["segmentation"] = [[round(float(v), 2) for v in p.reshape(-1)] for p in obj.polygons]
+                ann["area"] = round(sum(polygon_area(p) for p in obj.polygons), 2)
+            elif obj.mask is not None:
+                ann["segmentation"], ann["area"] = _encode_rle(obj.mask)
+            elif obj.box is not None:
+                ann["segmentation"] = []
+                ann["area"] = round((obj.box[2] - obj.box[0]) * (obj.box[3] - obj.box[1]), 2)
+            if obj.keypoints is not None:
+                kps = obj.keypoints.copy()
+                kps[kps[:, 2] == 0, :2] = 0  # COCO: an unlabelled (or outside) keypoint is 0,0,0
+                ann["keypoints"] = [round(float(v), 2) if i % 3 < 2 else int(v) for i, v in enumerate(kps.reshape(-1))]
+                ann["num_keypoints"] = int((kps[:, 2] > 0).sum())
+            anns.append(ann)
+        return {
+            "objects": objects_record(labels),
+            "files": [],
+            "coco": {"json": coco_file.json_rel, "image": image, "annotations": anns},
+        }
+
+    def finish(self, out_root: Path, records: list[dict[str, Any]]) -> list[str]:
+        written = []
+        for coco_file in self.files:
+            images: list[dict[str, Any]] = []
+            annotations: list[dict[str, Any]] = []
+            mine = sorted(
+                (r for r in records if r.get("labels", {}).get("coco", {}).get("json") == coco_file.json_rel),
+                key=lambda r: r["output"],
+            )
+            for image_id, rec in enumerate(mine, start=1):
+                data = rec["labels"]["coco"]
+                images.append({"id": image_id, **data["image"]})
+                for ann in data["annotations"]:
+                    annotations.append({"id": len(annotations) + 1, "image_id": image_id, **ann})
+            doc = {**coco_file.header, "images": images, "annotations": annotations}
+            atomic_write_text(out_root / coco_file.json_rel, json.dumps(doc, ensure_ascii=False) + "\n")
+            written.append(coco_file.json_rel)
+        return written
+
+
+def _decode_rle(seg: dict[str, Any], height: int, width: int, where: str) -> np.ndarray:
+    try:
+        from pycocotools import mask as mask_utils
+    except ImportError:
+        raise LabelReadError(
+            "RLE segmentation (a crowd region or mask) needs pycocotools: pip install pycocotools", where
+        ) from None
+    rle = seg
+    if isinstance(seg.get("counts"), list):
+        rle = mask_utils.frPyObjects(seg, *seg["size"])
+    mask = mask_utils.decode(rle).astype(bool)
+    if mask.shape != (height, width):
+        raise LabelReadError(f"RLE size {mask.shape[1]}x{mask.shape[0]} is not the image's {width}x{height}", where)
+    return mask
+
+
+def _encode_rle(mask: np.ndarray) -> tuple[dict[str, Any], float]:
+    from pycocotools import mask as mask_utils
+
+    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+    area = float(mask_utils.area(rle))
+    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}, area
+
+
+# --------------------------------------------------------------------------- detection
+
+
+def _coco_files(root: Path, files: list[str]) -> list[tuple[str, str, str]]:
+    """(json, base folder of its file_names, split) for every COCO JSON in a known place."""
+    tops = {f.split("/", 1)[0] for f in files if "/" in f}
+    found = []
+    for f in files:
+        p = PurePosixPath(f)
+        if f == "annotations.json":
+            base = next((d for d in ("images", "JPEGImages") if d in tops), "")
+            found.append((f, base, "train"))
+        elif (
+            len(p.parts) == 2
+            and p.parts[0] == "annotations"
+            and p.name.startswith("instances_")
+            and p.suffix == ".json"
+        ):
+            split_dir = p.stem[len("instances_") :]
+            base = split_dir if split_dir in tops else (f"images/{split_dir}" if "images" in tops else split_dir)
+            found.append((f, base, split_of([split_dir])))
+        elif len(p.parts) == 2 and p.name == "_annotations.coco.json":
+            found.append((f, p.parts[0], split_of([p.parts[0]])))
+    return found
+
+
+def detect(root: Path, files: list[str]) -> LabelSet | None:
+    candidates = _coco_files(root, files)
+    if not candidates:
+        return None
+    coco_files, samples, payloads, used = [], [], {}, set()
+    from augcli.datasets.folders import Sample
+
+    on_disk = set(files)
+    for json_rel, base, split in candidates:
+        try:
+            doc = json.loads((root / json_rel).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise UsageError(f"cannot read COCO JSON: {exc}", root / json_rel) from None
+        if not isinstance(doc, dict) or "images" not in doc:
+            continue
+        header = {k: v for k, v in doc.items() if k not in ("images", "annotations")}
+        coco_files.append(CocoFile(json_rel, base, split, header))
+        used.add(json_rel)
+        names = {c["id"]: c["name"] for c in doc.get("categories", [])}
+        skeletons = {c["name"]: c["skeleton"] for c in doc.get("categories", []) if c.get("skeleton")}
+        by_image: dict[Any, list[dict[str, Any]]] = {}
+        for ann in doc.get("annotations", []):
+            by_image.setdefault(ann["image_id"], []).append(ann)
+        for image in doc["images"]:
+            rel, from_root = _resolve(image["file_name"], base, on_disk)
+            if rel is None:
+                continue  # listed but missing: nothing to augment
+            if from_root:
+                coco_files[-1].base = ""  # labelme writes file_name from the root ("JPEGImages/x.jpg")
+            payloads[rel] = {
+                "json": json_rel,
+                "image": {k: v for k, v in image.items()},
+                "annotations": by_image.get(image["id"], []),
+                "categories": names,
+                "skeletons": skeletons,
+            }
+        prefix = base + "/" if base else ""
+        for f in files:
+            if f.startswith(prefix) and is_image(f) and f not in used:
+                used.add(f)
+                samples.append(Sample(f, split, None))  # images the JSON does not list are background
+                payloads.setdefault(f, {"json": json_rel, "image": {}, "annotations": [], "categories": {}})
+    if not coco_files:
+        return None
+    ignored = [f for f in files if f not in used and not is_image(f)]
+    where = ", ".join(c.json_rel for c in coco_files)
+    return LabelSet(
+        "coco", CocoCodec(coco_files), sorted(samples, key=lambda s: s.rel), payloads, ignored, f"COCO ({where})"
+    )
+
+
+def _resolve(file_name: str, base: str, on_disk: set[str]) -> tuple[str | None, bool]:
+    """The image's path under the root, and whether file_name was relative to the root, not base."""
+    name = file_name.replace("\\", "/").removeprefix("./")
+    if base and f"{base}/{name}" in on_disk:
+        return f"{base}/{name}", False
+    if name in on_disk:
+        return name, bool(base)
+    return None, False

@@ -1,0 +1,128 @@
+"""YOLO (Ultralytics): `images/<split>/x.jpg` with `labels/<split>/x.txt` (or `<split>/images` with
+`<split>/labels`), and `data.yaml` naming the classes.
+
+A line is `class cx cy w h` (detection) or `class x1 y1 x2 y2 ...` (segmentation polygon), all
+normalised to 0..1. Polygons move vertex by vertex, are clipped to the image and give the object
+a tight box. An image without a label file, or with an empty one, is a background image and stays
+one. `data.yaml` is copied with its `path:` key removed, so the output folder is self-contained.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+import yaml
+
+from augcli.datasets.formats import LabelSet, is_image, split_of
+from augcli.datasets.labels import ImageLabels, LabelObject, objects_record
+from augcli.errors import AugcliError
+from augcli.imageio import atomic_write_text
+
+DATA_YAML = ("data.yaml", "data.yml", "dataset.yaml")
+
+
+class LabelReadError(AugcliError):
+    pass
+
+
+def label_rel(image_rel: str) -> str:
+    """Ultralytics' rule: the last `images` folder becomes `labels`, the suffix `.txt`."""
+    parts = list(PurePosixPath(image_rel).parts)
+    i = max(k for k, p in enumerate(parts[:-1]) if p == "images")
+    parts[i] = "labels"
+    return PurePosixPath(*parts).with_suffix(".txt").as_posix()
+
+
+@dataclass
+class YoloCodec:
+    names: list[str]
+    data_yaml: str | None = None  # its path under the root
+    data: dict[str, Any] = field(default_factory=dict)
+    name: str = "yolo"
+
+    def read(self, root: Path, rel: str, payload: Any, width: int, height: int) -> ImageLabels:
+        path = root / label_rel(rel)
+        labels = ImageLabels(meta={"had_file": path.is_file()})
+        if not path.is_file():
+            return labels
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            fields = line.split()
+            if not fields:
+                continue
+            try:
+                cls, values = int(fields[0]), np.array([float(v) for v in fields[1:]])
+            except ValueError:
+                raise LabelReadError(f"line {n}: not numbers: {line.strip()!r}", path) from None
+            name = self.names[cls] if 0 <= cls < len(self.names) else str(cls)
+            obj = LabelObject(name, extra={"class_id": cls})
+            if len(values) == 4:
+                cx, cy, w, h = values
+                obj.box = ((cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height)
+            elif len(values) >= 6 and len(values) % 2 == 0:
+                pts = values.reshape(-1, 2) * (width, height)
+                obj.polygons = [pts]
+                obj.box = (pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max())
+            else:
+                raise LabelReadError(f"line {n}: expected 4 box values or a polygon, got {len(values)}", path)
+            labels.objects.append(obj)
+        return labels
+
+    def write(self, out_root: Path, out_rel: str, labels: ImageLabels, width: int, height: int) -> dict[str, Any]:
+        lines = []
+        for obj in labels.objects:
+            cls = obj.extra.get("class_id", self.names.index(obj.category) if obj.category in self.names else 0)
+            if obj.polygons:
+                # One polygon per line: a multi-part object keeps its largest part.
+                poly = max(obj.polygons, key=len) / (width, height)
+                coords = " ".join(f"{v:.6f}" for v in np.clip(poly, 0, 1).reshape(-1))
+                lines.append(f"{cls} {coords}")
+            elif obj.box is not None:
+                x0, y0, x1, y1 = obj.box
+                cx, cy, w, h = (x0 + x1) / 2 / width, (y0 + y1) / 2 / height, (x1 - x0) / width, (y1 - y0) / height
+                lines.append(f"{cls} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}")
+        files = []
+        if lines or labels.meta.get("had_file", True):
+            rel = label_rel(out_rel)
+            atomic_write_text(out_root / rel, "".join(line + "\n" for line in lines))
+            files.append(rel)
+        return {"objects": objects_record(labels), "files": files}
+
+    def finish(self, out_root: Path, records: list[dict[str, Any]]) -> list[str]:
+        data = {k: v for k, v in self.data.items() if k != "path"}
+        if "names" not in data:
+            data["names"] = self.names
+        rel = self.data_yaml or "data.yaml"
+        atomic_write_text(out_root / rel, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+        return [rel]
+
+
+def detect(root: Path, files: list[str]) -> LabelSet | None:
+    images = [f for f in files if is_image(f) and "images" in PurePosixPath(f).parts[:-1]]
+    has_labels = any(f.endswith(".txt") and "labels" in PurePosixPath(f).parts[:-1] for f in files)
+    data_yaml = next((f for f in files if f in DATA_YAML), None)
+    if not images or not (has_labels or data_yaml):
+        return None
+    data: dict[str, Any] = {}
+    if data_yaml:
+        loaded = yaml.safe_load((root / data_yaml).read_text(encoding="utf-8"))
+        data = loaded if isinstance(loaded, dict) else {}
+    names = data.get("names", [])
+    if isinstance(names, dict):
+        names = [names[k] for k in sorted(names)]
+    label_files = {label_rel(f) for f in images}
+    samples = []
+    from augcli.datasets.folders import Sample
+
+    for rel in images:
+        samples.append(Sample(rel, split_of(list(PurePosixPath(rel).parts[:-1])), None))
+    ignored = [f for f in files if not is_image(f) and f not in label_files and f != data_yaml]
+    return LabelSet(
+        "yolo",
+        YoloCodec([str(n) for n in names], data_yaml, data),
+        samples,
+        ignored=ignored,
+        description=f"YOLO (images/ + labels/, {data_yaml or 'no data.yaml: class ids kept as numbers'})",
+    )
