@@ -194,9 +194,9 @@ def machine() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=160, help="corpus size for (a) and (b)")
+    parser.add_argument("--images", type=int, default=800, help="corpus size for (a) and (b)")
     parser.add_argument("--copies", type=int, default=4)
-    parser.add_argument("--large", type=int, default=1600, help="corpus size for the memory run")
+    parser.add_argument("--large", type=int, default=4000, help="corpus size for the memory run")
     parser.add_argument("--repeat", type=int, default=3, help="best of N timings")
     parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
     args = parser.parse_args()
