@@ -113,7 +113,7 @@ class SilenceModel(_Strict):
 
 
 class RecipeModel(_Strict):
-    augcli: Literal[1] = FORMAT_VERSION
+    augcli: Literal[1] = 1  # = FORMAT_VERSION (a Literal default must be written out)
     name: str
     domain: Literal["generic", "natural", "fundus", "xray", "medical", "ocr", "document", "satellite"] = "generic"
     description: str = ""
@@ -528,6 +528,7 @@ def _check_steps(steps: Any, path: YamlPath, collect: _Problems) -> list[Transfo
 
 
 def _check_step(step: Any, path: YamlPath, collect: _Problems) -> TransformSpec | None:
+    params: Any
     if isinstance(step, str):
         name, params = step, {}
     elif isinstance(step, dict) and len(step) == 1:

@@ -66,7 +66,7 @@ def suggest(name: str, choices: list[str] | None = None) -> list[str]:
 
 def init_parameters(cls: type) -> dict[str, inspect.Parameter]:
     """The keyword parameters a class's constructor accepts (without self/strict/transforms)."""
-    params = dict(inspect.signature(cls.__init__).parameters)
+    params = dict(inspect.signature(cls.__init__).parameters)  # type: ignore[misc]
     for skip in ("self", "strict", "args", "kwargs"):
         params.pop(skip, None)
     return params
@@ -83,4 +83,4 @@ def validates_strictly(cls: type) -> bool:
     A class that defines its own __init__ without its own InitSchema (RandomRotate90, say) takes
     neither `strict` nor schema validation; its signature still rejects unknown parameters.
     """
-    return getattr(cls.__init__, "__qualname__", "").endswith("custom_init")
+    return getattr(cls.__init__, "__qualname__", "").endswith("custom_init")  # type: ignore[misc]
