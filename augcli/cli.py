@@ -104,6 +104,8 @@ def validate_recipe(
             typer.echo(problem.format(), err=True)
         if report.recipe is not None and not quiet:
             typer.echo(render_tree(report.recipe))
+            if report.labels:
+                typer.echo(f"  labels: {report.labels}")
         n_err, n_warn = len(report.errors), len(report.warnings)
         verdict = "invalid" if n_err else ("valid" if not (n_warn and strict) else "valid, but warnings fail --strict")
         typer.echo(
@@ -122,6 +124,7 @@ def _report_json(arg: Path, report: Any) -> dict[str, Any]:
         "warnings": len(report.warnings),
         "problems": [p.to_json() for p in report.problems],
         "recipe": None if recipe is None else {**recipe.data, "hash": recipe.hash},
+        "labels": report.labels,
     }
 
 
@@ -236,6 +239,7 @@ def run(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace another recipe's outputs in the output folder."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be written; write nothing."),
     layout: str = typer.Option("auto", "--layout", help="auto, flat, classes, splits or split-classes."),
+    to: str = typer.Option("same", "--to", help="Label format to write: same, voc, coco or yolo (converts)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar; only the summary and errors."),
 ) -> int:
     """Augment a dataset: train split gets preprocess + augment; val/test get preprocess only."""
@@ -261,6 +265,7 @@ def run(
         overwrite=overwrite,
         dry_run=dry_run,
         layout=layout,
+        to=to,
     )
     bar: Any = None
 

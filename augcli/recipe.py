@@ -24,7 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from augcli import registry
-from augcli.errors import RecipeError, UsageError
+from augcli.errors import AugcliError, RecipeError, UsageError
 from augcli.yamlloc import Location, YamlPath, describe_yaml_error, format_path, load_yaml
 
 FORMAT_VERSION = 1
@@ -201,6 +201,7 @@ class Report:
 
     recipe: Recipe | None
     problems: list[Problem]
+    labels: str | None = None  # the input's labels, when validation looked (format, images labelled, kinds)
 
     @property
     def errors(self) -> list[Problem]:
@@ -420,7 +421,30 @@ def check_recipe(path: str | os.PathLike[str], *, lint: bool = True, for_disk: b
             collect.add(step_path, message, severity="warning", rule=rule)
             problems.extend(collect.items)
         _check_silences(recipe, collect, problems)
+        labels = _check_labels(recipe, collect, problems)
+        return Report(recipe, _sorted(problems), labels)
     return Report(recipe, _sorted(problems))
+
+
+def _check_labels(recipe: Recipe, collect: _Problems, problems: list[Problem]) -> str | None:
+    """Steps that cannot carry the labels the recipe's input has (errors); what labels were found."""
+    if recipe.input is None or not recipe.input.is_dir():
+        return None
+    from augcli.datasets.support import label_check
+
+    collect.items = []
+    try:
+        summary, steps = label_check(
+            recipe.input, (recipe.labels or {}).get("format", "auto"), recipe.preprocess + recipe.augment
+        )
+    except AugcliError as exc:
+        collect.add(("input",), f"cannot read the input's labels: {exc.message}")
+        problems.extend(collect.items)
+        return None
+    for step_path, message in steps:
+        collect.add(step_path, message)
+    problems.extend(collect.items)
+    return str(summary) if summary is not None else None
 
 
 def _check_silences(recipe: Recipe, collect: _Problems, problems: list[Problem]) -> None:

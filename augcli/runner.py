@@ -24,6 +24,7 @@ import numpy as np
 
 from augcli import __version__
 from augcli.datasets import Dataset, Sample, discover_dataset
+from augcli.datasets.convert import CONVERTED, converter, relocate
 from augcli.datasets.formats import Codec
 from augcli.datasets.labels import (
     ImageLabels,
@@ -34,6 +35,7 @@ from augcli.datasets.labels import (
     sanitize,
     to_targets,
 )
+from augcli.datasets.support import summarize
 from augcli.errors import AugcliError, ExitCode, ImageReadError, UsageError
 from augcli.executor import Executor, local_executor
 from augcli.imageio import DecodedImage, atomic_write_bytes, encode_image, read_image
@@ -204,6 +206,7 @@ class RunOptions:
     overwrite: bool = False
     dry_run: bool = False
     layout: str = "auto"
+    to: str = "same"  # label format to write: same, voc, coco, yolo
 
 
 @dataclass
@@ -489,10 +492,15 @@ def run_dataset(
     codec = label_set.codec if label_set is not None else None
     if not dataset.samples:
         raise UsageError("input folder holds no images (.jpg .png .webp .tif .bmp)", options.input)
-    plans = [(s, o) for s, o in plan_outputs(recipe, dataset.samples) if in_shard(s, options.shard)]
+    convert = converter(dataset, options.to)
+    all_plans = plan_outputs(recipe, dataset.samples)
+    if convert is not None:
+        codec, all_plans = convert, relocate(all_plans, convert.to)
+    plans = [(s, o) for s, o in all_plans if in_shard(s, options.shard)]
     report = RunReport(str(options.input), str(options.output), dataset.layout, dry_run=options.dry_run)
     report.ignored = dataset.ignored
-    report.labels = label_set.description if label_set is not None else None
+    written_as = f", written as {CONVERTED[convert.to]}" if convert is not None else ""
+    report.labels = label_set.description + written_as if label_set is not None else None
     for sample, outs in plans:
         report.sources += 1
         report.per_split[sample.split] = report.per_split.get(sample.split, 0) + len(outs)
@@ -501,6 +509,8 @@ def run_dataset(
         report.planned += len(outs)
         report.estimate_bytes += _estimate(options.input / sample.rel, recipe, sample.rel) * len(outs)
     if options.dry_run:
+        if label_set is not None:  # counts too: images labelled, and the kinds of labels
+            report.labels = f"{summarize(dataset)}{written_as}"
         report.elapsed = time.perf_counter() - started
         return report
 

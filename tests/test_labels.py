@@ -503,3 +503,244 @@ def test_coco_split_layouts_write_one_json_per_split(tmp_path: Path, layout: str
             assert (out / folder / image["file_name"]).is_file()
     records = manifest(out)
     assert {r["split"] for r in records} == {"train", "val"}
+
+
+# --------------------------------------------------------------------------- run --to: converting formats
+
+
+def parsed_back(out: Path, to: str, rec: dict) -> list[tuple[str, list[float]]]:
+    """(class, x0 y0 x1 y1) of every object in the label file(s) `--to` wrote for one output."""
+    width, height = rec["size"]
+    stem = Path(rec["output"]).stem
+    if to == "voc":
+        root = ET.parse(out / "Annotations" / f"{stem}.xml").getroot()
+        assert root.findtext("filename") == Path(rec["output"]).name
+        return [
+            (
+                el.findtext("name") or "",
+                [float(el.findtext(f"bndbox/{k}") or "") for k in ("xmin", "ymin", "xmax", "ymax")],
+            )
+            for el in root.iter("object")
+        ]
+    if to == "yolo":
+        names = yaml.safe_load((out / "data.yaml").read_text())["names"]
+        rows = parse_yolo(out / "labels" / rec["split"] / f"{stem}.txt", width, height)
+        return [(names[cls], [float(v) for v in box]) for cls, box in rows]
+    from pycocotools.coco import COCO
+
+    coco = COCO(str(out / "annotations" / f"instances_{rec['split']}.json"))
+    image = next(i for i in coco.imgs.values() if f"{rec['split']}/{i['file_name']}" == rec["output"])
+    assert [image["width"], image["height"]] == rec["size"]
+    return [
+        (
+            coco.cats[a["category_id"]]["name"],
+            [a["bbox"][0], a["bbox"][1], a["bbox"][0] + a["bbox"][2], a["bbox"][1] + a["bbox"][3]],
+        )
+        for a in coco.imgToAnns[image["id"]]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("source", "to"), [("voc", "coco"), ("voc", "yolo"), ("coco", "voc"), ("coco", "yolo"), ("voc_seg", "coco")]
+)
+def test_to_converts_and_the_labels_parse_back_to_the_manifest(tmp_path: Path, source: str, to: str) -> None:
+    out = tmp_path / "out"
+    text = run(write(tmp_path, GEOMETRY.format(seed=2, copies=2)), LABELS / source, out, 1, "--to", to)
+    assert "written as " + {"voc": "Pascal VOC", "coco": "COCO", "yolo": "YOLO"}[to] in text
+    records = manifest(out)
+    assert len(records) == 9
+    where = {"voc": "JPEGImages/", "coco": "train/", "yolo": "images/train/"}[to]
+    n_objects = 0
+    for rec in records:
+        assert rec["output"].startswith(where) and (out / rec["output"]).is_file()
+        objects = parsed_back(out, to, rec)
+        assert len(objects) == len(rec["labels"]["objects"])
+        for (name, box), obj in zip(objects, rec["labels"]["objects"], strict=True):
+            assert name == obj["class"]
+            assert box == pytest.approx(obj["box"], abs=0.01)
+        n_objects += len(objects)
+    assert n_objects > 20
+    if to == "yolo":
+        data = yaml.safe_load((out / "data.yaml").read_text())
+        assert source == "coco" or data["names"] == (LABELS / source / "class_names.txt").read_text().splitlines()
+        assert data["train"] == "images/train" and "val" in data
+    if to == "voc":
+        assert (out / "ImageSets" / "Main" / "train.txt").read_text().split() == sorted(
+            Path(r["output"]).stem for r in records
+        )
+
+
+def test_coco_category_order_becomes_yolo_class_order(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run(write(tmp_path, GEOMETRY.format(seed=2, copies=1)), LABELS / "coco", out, 1, "--to", "yolo")
+    cats = json.loads((LABELS / "coco" / "annotations.json").read_text())["categories"]
+    assert yaml.safe_load((out / "data.yaml").read_text())["names"] == [
+        c["name"] for c in sorted(cats, key=lambda c: c["id"])
+    ]
+
+
+def test_coco_to_yolo_to_coco_keeps_boxes_within_a_pixel(tmp_path: Path) -> None:
+    recipe = write(tmp_path, "augcli: 1\nname: same\nseed: 0\ncopies: 1\noutput: {format: same}\naugment: []\n")
+    run(recipe, LABELS / "coco", tmp_path / "yolo", 1, "--to", "yolo")
+    for copy in (tmp_path / "yolo").rglob("*__aug001.*"):  # the copies would be sources next time
+        copy.unlink()
+    run(recipe, tmp_path / "yolo", tmp_path / "back", 1, "--to", "coco")
+    source = json.loads((LABELS / "coco" / "annotations.json").read_text())
+    back = json.loads((tmp_path / "back" / "annotations" / "instances_train.json").read_text())
+    names = {c["id"]: c["name"] for c in source["categories"]}
+    back_names = {c["id"]: c["name"] for c in back["categories"]}
+    assert list(back_names.values()) == list(names.values())
+    for image in source["images"]:
+        stem = Path(image["file_name"]).name
+        (mine,) = [i for i in back["images"] if i["file_name"] == stem]
+        # A YOLO segmentation line has no box of its own: an object's box is its polygon's.
+        want = sorted(
+            (names[a["category_id"]], _polygon_box(a["segmentation"][0]), a["segmentation"][0])
+            for a in source["annotations"]
+            if a["image_id"] == image["id"]
+        )
+        got = sorted(
+            (back_names[a["category_id"]], a["bbox"], a["segmentation"][0])
+            for a in back["annotations"]
+            if a["image_id"] == mine["id"]
+        )
+        assert [n for n, *_ in got] == [n for n, *_ in want] and len(got) >= 3
+        for (_, box, poly), (_, box_in, poly_in) in zip(got, want, strict=True):
+            assert box == pytest.approx(box_in, abs=1.0)
+            assert poly == pytest.approx(poly_in, abs=1.0)
+
+
+def _polygon_box(flat: list[float]) -> list[float]:
+    pts = np.array(flat).reshape(-1, 2)
+    x0, y0 = pts.min(0)
+    x1, y1 = pts.max(0)
+    return [x0, y0, x1 - x0, y1 - y0]
+
+
+def test_to_needs_labels_and_a_known_format(tmp_path: Path) -> None:
+    recipe = write(tmp_path, GEOMETRY.format(seed=1, copies=1))
+    result = runner.invoke(
+        app, ["run", str(recipe), "-i", str(LABELS / "voc"), "-o", str(tmp_path / "o"), "--to", "yolov8"]
+    )
+    assert result.exit_code == 2 and "unknown --to format 'yolov8'" in result.output
+    result = runner.invoke(
+        app, ["run", str(recipe), "-i", str(DATA / "fundus"), "-o", str(tmp_path / "o"), "--to", "coco"]
+    )
+    assert result.exit_code == 2 and "the input has none" in result.output
+
+
+# --------------------------------------------------------------------------- validate-recipe knows the labels
+
+
+class _BoxBlindShift:
+    """A spatial transform that declares no boxes or keypoints (a user's custom transform, say)."""
+
+    @staticmethod
+    def make() -> type:
+        from albumentations.core.transforms_interface import DualTransform
+        from albumentations.core.type_definitions import Targets
+
+        class BoxBlindShift(DualTransform):
+            _targets = (Targets.IMAGE, Targets.MASK)
+
+            def apply(self, img: np.ndarray, **params: object) -> np.ndarray:
+                return np.roll(img, 10, axis=1)
+
+            def apply_to_mask(self, mask: np.ndarray, **params: object) -> np.ndarray:
+                return np.roll(mask, 10, axis=1)
+
+        return BoxBlindShift
+
+
+def test_validate_reports_steps_that_cannot_carry_the_inputs_labels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from augcli import registry
+
+    catalogue = {**registry.catalogue(), "BoxBlindShift": _BoxBlindShift.make()}
+    monkeypatch.setattr(registry, "catalogue", lambda: catalogue)
+    recipe = write(
+        tmp_path,
+        f"augcli: 1\nname: t\nseed: 0\ncopies: 1\ninput: {LABELS / 'coco'}\n"
+        "augment:\n  - Blur: {p: 0.5}\n  - OneOf:\n      transforms:\n"
+        "        - HorizontalFlip: {}\n        - BoxBlindShift: {}\n",
+    )
+    result = runner.invoke(app, ["validate-recipe", str(recipe)])
+    assert result.exit_code == 2, result.output
+    assert "BoxBlindShift cannot move boxes or polygons, and the input's labels have them" in result.output
+    assert result.output.count("error:") == 1 and ":11:11: error: augment[1].OneOf.transforms[1]" in result.output
+    assert "labels: COCO (annotations.json): 3 of 3 images labelled; boxes, polygons" in result.output
+    seg = write(tmp_path, recipe.read_text().replace("labels/coco", "labels/voc_seg"), "seg.yaml")
+    result = runner.invoke(app, ["validate-recipe", str(seg)])
+    assert result.exit_code == 0, result.output  # masks it can move
+    assert "3 of 3 images labelled; masks" in result.output
+
+
+def test_dry_run_says_how_many_images_have_labels(tmp_path: Path) -> None:
+    recipe = write(tmp_path, GEOMETRY.format(seed=1, copies=1))
+    result = runner.invoke(app, ["run", str(recipe), "-i", str(LABELS / "voc"), "-o", str(tmp_path / "o"), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "labels: Pascal VOC (JPEGImages/ with Annotations/): 3 of 3 images labelled; boxes" in result.output
+
+
+# --------------------------------------------------------------------------- pose keypoints: YOLO kpt_shape, left/right
+
+
+FLIP = "augcli: 1\nname: flip\nseed: 0\ncopies: 1\noutput: {format: png}\naugment:\n  - HorizontalFlip: {p: 1}\n"
+
+
+def make_yolo_pose(root: Path) -> Path:
+    """One cat as a 'pose' dataset: nose, left eye, right eye (the right one occluded, v=1)."""
+    (root / "images" / "train").mkdir(parents=True)
+    (root / "labels" / "train").mkdir(parents=True)
+    shutil.copy(DATA / "chelsea.png", root / "images" / "train" / "cat.png")
+    (root / "labels" / "train" / "cat.txt").write_text(
+        "0 0.5 0.5 0.6 0.6 0.500000 0.500000 2 0.300000 0.400000 2 0.700000 0.400000 1\n"
+    )
+    data = {"path": "/elsewhere", "train": "images/train", "val": "images/train", "kpt_shape": [3, 3]}
+    (root / "data.yaml").write_text(yaml.safe_dump({**data, "flip_idx": [0, 2, 1], "names": ["cat"]}))
+    return root
+
+
+def pose_line(path: Path) -> list[float]:
+    (line,) = path.read_text().splitlines()
+    return [float(v) for v in line.split()]
+
+
+def test_yolo_pose_keypoints_move_and_swap_left_right_on_a_flip(tmp_path: Path) -> None:
+    src = make_yolo_pose(tmp_path / "pose")
+    out = tmp_path / "out"
+    run(write(tmp_path, FLIP), src, out)
+    original = pose_line(out / "labels" / "train" / "cat.txt")
+    assert original == pytest.approx([0, 0.5, 0.5, 0.6, 0.6, 0.5, 0.5, 2, 0.3, 0.4, 2, 0.7, 0.4, 1], abs=1e-4)
+    flipped = pose_line(out / "labels" / "train" / "cat__aug001.txt")
+    assert flipped[5:8] == pytest.approx([0.5, 0.5, 2], abs=0.005)
+    assert flipped[8:11] == pytest.approx([0.3, 0.4, 1], abs=0.005)  # the right eye, mirrored, is now the left
+    assert flipped[11:14] == pytest.approx([0.7, 0.4, 2], abs=0.005)
+    data = yaml.safe_load((out / "data.yaml").read_text())
+    assert data["kpt_shape"] == [3, 3] and data["flip_idx"] == [0, 2, 1] and "path" not in data
+    shifted = write(
+        tmp_path, FLIP.replace("HorizontalFlip: {p: 1}", "Affine: {translate_px: {x: [200, 200], y: 0}, p: 1}")
+    )
+    run(shifted, src, tmp_path / "shifted")
+    line = pose_line(tmp_path / "shifted" / "labels" / "train" / "cat__aug001.txt")
+    assert line[8:11] == pytest.approx([0.3 + 200 / 451, 0.4, 2], abs=0.005)
+    assert line[11:14] == [0, 0, 0]  # left the image: kept, invisible
+
+
+def test_coco_left_right_keypoints_swap_on_a_flip(tmp_path: Path) -> None:
+    src = tmp_path / "coco"
+    shutil.copytree(LABELS / "coco", src)
+    doc = json.loads((src / "annotations.json").read_text())
+    person = next(c for c in doc["categories"] if c["name"] == "person")
+    person["keypoints"] = ["nose", "left_eye", "right_eye"]
+    ann = next(a for a in doc["annotations"] if a["image_id"] == 0 and a["category_id"] == person["id"])
+    ann["keypoints"], ann["num_keypoints"] = [250, 150, 2, 230, 140, 2, 270, 140, 1], 3
+    (src / "annotations.json").write_text(json.dumps(doc))
+    out = tmp_path / "out"
+    run(write(tmp_path, FLIP), src, out)
+    written = json.loads((out / "annotations.json").read_text())
+    image = next(i for i in written["images"] if i["file_name"].endswith("2011_000003__aug001.png"))
+    (kps,) = [a["keypoints"] for a in written["annotations"] if a["image_id"] == image["id"] and a.get("keypoints")]
+    width = image["width"]
+    assert kps == pytest.approx([width - 250, 150, 2, width - 270, 140, 1, width - 230, 140, 2], abs=1.01)

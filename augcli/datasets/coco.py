@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from augcli.datasets.formats import LabelSet, is_image, split_of
-from augcli.datasets.labels import ImageLabels, LabelObject, objects_record, polygon_area
+from augcli.datasets.labels import ImageLabels, LabelObject, flip_index, objects_record, polygon_area
 from augcli.errors import AugcliError, UsageError
 from augcli.imageio import atomic_write_text
 
@@ -46,7 +46,14 @@ class CocoCodec:
 
     def read(self, root: Path, rel: str, payload: Any, width: int, height: int) -> ImageLabels:
         image, anns, names = payload["image"], payload["annotations"], payload["categories"]
-        labels = ImageLabels(meta={"json": payload["json"], "image": image, "skeletons": payload.get("skeletons", {})})
+        labels = ImageLabels(
+            meta={
+                "json": payload["json"],
+                "image": image,
+                "skeletons": payload.get("skeletons", {}),
+                "flip_idx": payload.get("flips", {}),  # left_*/right_* keypoints swap on a mirror
+            }
+        )
         for ann in anns:
             extra = {k: v for k, v in ann.items() if k not in _REWRITTEN}
             obj = LabelObject(names.get(ann.get("category_id"), str(ann.get("category_id"))), extra=extra)
@@ -192,6 +199,7 @@ def detect(root: Path, files: list[str]) -> LabelSet | None:
         used.add(json_rel)
         names = {c["id"]: c["name"] for c in doc.get("categories", [])}
         skeletons = {c["name"]: c["skeleton"] for c in doc.get("categories", []) if c.get("skeleton")}
+        flips = {c["name"]: flip_index(c["keypoints"]) for c in doc.get("categories", []) if c.get("keypoints")}
         by_image: dict[Any, list[dict[str, Any]]] = {}
         for ann in doc.get("annotations", []):
             by_image.setdefault(ann["image_id"], []).append(ann)
@@ -207,6 +215,7 @@ def detect(root: Path, files: list[str]) -> LabelSet | None:
                 "annotations": by_image.get(image["id"], []),
                 "categories": names,
                 "skeletons": skeletons,
+                "flips": {k: v for k, v in flips.items() if v is not None},
             }
         prefix = base + "/" if base else ""
         for f in files:

@@ -216,12 +216,39 @@ def to_targets(labels: ImageLabels) -> tuple[dict[str, Any], list[tuple[int, str
     return data, slots
 
 
+_MIRRORS = {"HorizontalFlip", "VerticalFlip", "Transpose"}
+_MIRROR_ELEMENTS = {"h", "v", "t", "hvt"}  # D4 / SquareSymmetry group elements that reflect
+
+
+def mirrored(applied: list[tuple[str, dict[str, Any]]]) -> bool:
+    """Whether the transforms that fired reflected the image (an odd number of times): a person's left
+    keypoints are then where right ones belong, and `flip_idx` swaps them back."""
+    reflections = sum(
+        1 for name, params in applied if name in _MIRRORS or str(params.get("group_element", "")) in _MIRROR_ELEMENTS
+    )
+    return reflections % 2 == 1
+
+
+def flip_index(names: list[str]) -> list[int] | None:
+    """COCO keypoint names to a flip index: `left_x` and `right_x` trade places; None when none pair up."""
+    where = {n: i for i, n in enumerate(names)}
+    pairs = {"left_": "right_", "right_": "left_"}
+    index = [
+        next((where[pairs[p] + n[len(p) :]] for p in pairs if n.startswith(p) and pairs[p] + n[len(p) :] in where), i)
+        for i, n in enumerate(names)
+    ]
+    return index if index != list(range(len(names))) else None
+
+
 def from_targets(
     out: dict[str, Any], labels: ImageLabels, slots: list[tuple[int, str, int]], options: LabelOptions
 ) -> ImageLabels:
-    """Rebuild the labels from a Compose's result: drop what left the image, tighten boxes."""
+    """Rebuild the labels from a Compose's result: drop what left the image, tighten boxes, and swap
+    left/right keypoints (meta `flip_idx`: category, or "*", -> index) when the image was mirrored."""
     height, width = out["image"].shape[:2]
     counts = replace(labels.counts)
+    flips: dict[str, list[int]] = labels.meta.get("flip_idx") or {}
+    mirror = bool(flips) and mirrored(out.get("applied_transforms", []))
     boxes: dict[int, tuple[float, float, float, float]] = {
         int(i): (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
         for b, i in zip(out["bboxes"], out["bbox_ids"], strict=True)
@@ -249,6 +276,9 @@ def from_targets(
             hidden = outside & (kps[:, 2] > 0)
             counts.hidden_keypoints += int(hidden.sum())
             kps[outside, 2] = 0
+            flip = flips.get(obj.category, flips.get("*")) if mirror else None
+            if flip is not None and len(flip) == len(kps):
+                kps = kps[flip]
             new.keypoints = kps
         if obj.polygons:
             kept, before, after = [], 0.0, 0.0

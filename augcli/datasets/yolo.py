@@ -46,8 +46,11 @@ class YoloCodec:
     def read(self, root: Path, rel: str, payload: Any, width: int, height: int) -> ImageLabels:
         path = root / label_rel(rel)
         labels = ImageLabels(meta={"had_file": path.is_file()})
+        if self.data.get("flip_idx"):
+            labels.meta["flip_idx"] = {"*": [int(i) for i in self.data["flip_idx"]]}
         if not path.is_file():
             return labels
+        n_kpt, kpt_dim = (int(v) for v in self.data.get("kpt_shape", (0, 3)))
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             fields = line.split()
             if not fields:
@@ -58,9 +61,13 @@ class YoloCodec:
                 raise LabelReadError(f"line {n}: not numbers: {line.strip()!r}", path) from None
             name = self.names[cls] if 0 <= cls < len(self.names) else str(cls)
             obj = LabelObject(name, extra={"class_id": cls})
-            if len(values) == 4:
-                cx, cy, w, h = values
+            if len(values) == 4 or (n_kpt and len(values) == 4 + n_kpt * kpt_dim):
+                cx, cy, w, h = values[:4]
                 obj.box = ((cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height)
+                if n_kpt:  # pose: x y (v) per keypoint; without v every keypoint counts as visible
+                    kps = values[4:].reshape(n_kpt, kpt_dim)
+                    v = kps[:, 2] if kpt_dim == 3 else np.full(n_kpt, 2.0)
+                    obj.keypoints = np.column_stack([kps[:, 0] * width, kps[:, 1] * height, v])
             elif len(values) >= 6 and len(values) % 2 == 0:
                 pts = values.reshape(-1, 2) * (width, height)
                 obj.polygons = [pts]
@@ -76,13 +83,20 @@ class YoloCodec:
             cls = obj.extra.get("class_id", self.names.index(obj.category) if obj.category in self.names else 0)
             if obj.polygons:
                 # One polygon per line: a multi-part object keeps its largest part.
-                poly = max(obj.polygons, key=len) / (width, height)
+                largest = max(obj.polygons, key=len)
+                poly = largest / (width, height)
                 coords = " ".join(f"{v:.6f}" for v in np.clip(poly, 0, 1).reshape(-1))
                 lines.append(f"{cls} {coords}")
+                if len(obj.polygons) > 1:  # the manifest records the box of what was written
+                    obj.box = (*largest.min(axis=0), *largest.max(axis=0))
+                    obj.polygons = [largest]
             elif obj.box is not None:
                 x0, y0, x1, y1 = obj.box
                 cx, cy, w, h = (x0 + x1) / 2 / width, (y0 + y1) / 2 / height, (x1 - x0) / width, (y1 - y0) / height
-                lines.append(f"{cls} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}")
+                line = f"{cls} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}"
+                if "kpt_shape" in self.data and obj.keypoints is not None:
+                    line += _pose(obj.keypoints, width, height, int(self.data["kpt_shape"][1]))
+                lines.append(line)
         files = []
         if lines or labels.meta.get("had_file", True):
             rel = label_rel(out_rel)
@@ -97,6 +111,16 @@ class YoloCodec:
         rel = self.data_yaml or "data.yaml"
         atomic_write_text(out_root / rel, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
         return [rel]
+
+
+def _pose(kps: np.ndarray, width: int, height: int, dim: int) -> str:
+    """Keypoints as a pose line's tail; one outside the image (v=0) is written 0 0 0, as Ultralytics'."""
+    out = []
+    for x, y, v in kps:
+        if v == 0:
+            x = y = 0.0
+        out.append(f" {x / width:.6f} {y / height:.6f}" + (f" {int(v)}" if dim == 3 else ""))
+    return "".join(out)
 
 
 def detect(root: Path, files: list[str]) -> LabelSet | None:
