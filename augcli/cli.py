@@ -152,6 +152,12 @@ def render_tree(recipe: Any) -> str:
 
     for section in ("preprocess", "augment"):
         specs = getattr(recipe, section)
+        if section == "augment" and (recipe.mix.get("p_mixup") or recipe.mix.get("p_cutmix")):
+            m = recipe.mix
+            lines.append(
+                f"  mix: MixUp p={_fmt(m['p_mixup'])} alpha={_fmt(m['mixup_alpha'])}, "
+                f"CutMix p={_fmt(m['p_cutmix'])} alpha={_fmt(m['cutmix_alpha'])} (after augment, train only)"
+            )
         lines.append(f"  {section}:" + ("  (none)" if not specs else ""))
         for spec in specs:
             step(spec, 2)

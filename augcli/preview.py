@@ -28,7 +28,16 @@ from augcli.datasets.labels import ImageLabels, sanitize
 from augcli.errors import ImageReadError, UsageError
 from augcli.imageio import DecodedImage, decode_image, encode_image, read_image
 from augcli.recipe import Recipe, TransformSpec
-from augcli.runner import SUFFIX_FORMAT, Processor, copies_per_sample, encode_output, label_options, output_format
+from augcli.runner import (
+    SUFFIX_FORMAT,
+    Processor,
+    copies_per_sample,
+    encode_output,
+    label_options,
+    output_format,
+    partner_source,
+    recipe_mixes,
+)
 
 DEFAULT_IMAGES = 4
 MAX_DEFAULT_COPIES = 8
@@ -626,7 +635,10 @@ def build_preview(recipe: Recipe, paths: Sequence[Path] = (), *, options: Previe
     root = options.input or recipe.input
     found = discover_dataset(root, label_format=label_options(recipe).format) if root and root.is_dir() else None
     labels = _Labels(root, found.labels) if root and found is not None and found.labels is not None else None
-    processor = Processor(recipe, labels=label_options(recipe) if labels else None)
+    partners = None
+    if found is not None and root is not None and recipe_mixes(recipe):
+        partners = partner_source(root, {s.rel: s.label for s in found.samples if s.augmented})
+    processor = Processor(recipe, labels=label_options(recipe) if labels else None, partners=partners)
     if options.per_transform:
         rows = build_step_rows(processor, recipe, sources[0], copies, labels) if sources else []
         width = max((len(r.tiles) for r in rows), default=1)

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from augcli import registry
 from augcli.errors import AugcliError, RecipeError, UsageError
+from augcli.mixing import MixModel
 from augcli.yamlloc import Location, YamlPath, describe_yaml_error, format_path, load_yaml
 
 FORMAT_VERSION = 1
@@ -129,6 +130,7 @@ class RecipeModel(_Strict):
     augment: list[Any] = Field(default_factory=list)
     silence: list[SilenceModel] = Field(default_factory=list)
     labels: LabelsModel = Field(default_factory=LabelsModel)
+    mix: MixModel = Field(default_factory=MixModel)
 
 
 TOP_LEVEL_KEYS = list(RecipeModel.model_fields)
@@ -184,6 +186,7 @@ class Recipe:
     text: str
     locations: dict[YamlPath, Location] = field(default_factory=dict)
     labels: dict[str, Any] = field(default_factory=dict)  # the `labels:` section with its defaults
+    mix: dict[str, Any] = field(default_factory=dict)  # the `mix:` section (MixUp/CutMix) with its defaults
 
     @property
     def hash(self) -> str:
@@ -401,6 +404,7 @@ def check_recipe(path: str | os.PathLike[str], *, lint: bool = True, for_disk: b
         text=layers[-1].file.read_text(encoding="utf-8"),
         locations=locations,
         labels=model.labels.model_dump(),
+        mix=model.mix.model_dump(),
     )
     if for_disk:
         from augcli.writable import check_writable
@@ -510,7 +514,12 @@ def _validate_top_level(data: dict[str, Any], collect: _Problems) -> RecipeModel
 
 
 def _fields_of(loc: tuple[Any, ...]) -> list[str]:
-    models: dict[str, type[BaseModel]] = {"output": OutputModel, "silence": SilenceModel}
+    models: dict[str, type[BaseModel]] = {
+        "output": OutputModel,
+        "silence": SilenceModel,
+        "labels": LabelsModel,
+        "mix": MixModel,
+    }
     model = models.get(str(loc[0]))
     return list(model.model_fields) if model else []
 

@@ -38,7 +38,7 @@ from augcli.datasets.labels import (
 from augcli.datasets.support import summarize
 from augcli.errors import AugcliError, ExitCode, ImageReadError, UsageError
 from augcli.executor import Executor, local_executor
-from augcli.imageio import DecodedImage, atomic_write_bytes, encode_image, read_image
+from augcli.imageio import DecodedImage, atomic_write_bytes, atomic_write_text, encode_image, read_image
 from augcli.manifest import (
     ManifestWriter,
     manifest_name,
@@ -47,6 +47,7 @@ from augcli.manifest import (
     read_run_files,
     write_run,
 )
+from augcli.mixing import MixModel, choose, cutmix, labels_csv, mix_rng, mixup, pick_partner, resize_to, soft_label
 from augcli.pipeline import Pipelines, applied_summary, build_compose, derive_seed, run_compose
 from augcli.recipe import Recipe, TransformSpec
 
@@ -78,6 +79,19 @@ class Rendered:
     pixels: np.ndarray
     applied: list[dict[str, Any]]
     labels: ImageLabels | None = None
+    mix: dict[str, Any] | None = None  # {"mode", "partner", "lam"[, "box"]} when MixUp/CutMix fired
+
+
+@dataclass(frozen=True)
+class Partners:
+    """Where MixUp/CutMix partners come from: the training samples (rel -> class) and a loader.
+
+    `load(rel)` returns the partner's decoded pixels; the processor preprocesses and augments them
+    itself, so a partner is a training sample as `run` would augment it, never one from val/test.
+    """
+
+    classes: dict[str, str | None]
+    load: Callable[[str], DecodedImage]
 
 
 class Processor:
@@ -89,11 +103,15 @@ class Processor:
         *,
         augment: list[TransformSpec] | Any | None = None,
         labels: LabelOptions | None = None,
+        partners: Partners | None = None,
     ):
         """`augment` replaces the recipe's augment steps (specs, or a built Compose): preview's per-step rows.
         With `labels`, boxes, polygons, keypoints and masks move with the pixels through the same Compose."""
         self.recipe = recipe
         self.labels = labels
+        self.mix = MixModel(**recipe.mix).to_spec() if recipe.mix else MixModel().to_spec()
+        self.partners = partners if self.mix.enabled and labels is None else None
+        self._candidates = sorted(partners.classes) if partners is not None else []
 
         def build(specs: list[TransformSpec]) -> Any:
             with_labels = compose_params(labels) if labels is not None and specs else {}
@@ -118,7 +136,33 @@ class Processor:
         out = self._run(self.pipelines.augment, derive_seed(self.recipe.seed, rel, copy), data, pre.get("_labels"))
         out["_bits"] = pre["_bits"]
         applied = applied_summary(out.get("applied_transforms", []))
-        return Rendered(copy, _from_pipeline(out), applied, out.get("_labels"))
+        mixed = self._mix(out, rel, copy) if self.partners is not None else None
+        if mixed is not None:
+            applied.append({"name": "MixUp" if mixed["mode"] == "mixup" else "CutMix", "params": mixed})
+        return Rendered(copy, _from_pipeline(out), applied, out.get("_labels"), mixed)
+
+    def _mix(self, out: dict[str, Any], rel: str, copy: int) -> dict[str, Any] | None:
+        """MixUp or CutMix with a partner from the training split, all drawn from this output's own
+        mixing stream (separate from the augment stream, so adding `mix:` changes no augment draw)."""
+        assert self.partners is not None
+        rng = mix_rng(derive_seed(self.recipe.seed, rel, copy))
+        mode = choose(self.mix, rng)
+        partner_rel = pick_partner(rng, self._candidates, rel) if mode else None
+        if mode is None or partner_rel is None:
+            return None
+        decoded = self.partners.load(partner_rel)
+        partner = self._run(
+            self.pipelines.augment,
+            derive_seed(self.recipe.seed, f"{rel}\x00mix\x00{partner_rel}", copy),
+            {"image": self.preprocess(decoded, partner_rel)["image"]},
+            None,
+        )["image"]
+        partner = _match(partner, out["image"])
+        if mode == "mixup":
+            out["image"], lam = mixup(out["image"], partner, rng, self.mix.mixup_alpha)
+            return {"mode": mode, "partner": partner_rel, "lam": round(float(lam), 6)}
+        out["image"], lam, box = cutmix(out["image"], partner, rng, self.mix.cutmix_alpha)
+        return {"mode": mode, "partner": partner_rel, "lam": round(float(lam), 6), "box": list(box)}
 
     def _run(self, compose: Any, seed: int, data: dict[str, Any], labels: ImageLabels | None) -> dict[str, Any]:
         labels = labels if labels is not None else ImageLabels()
@@ -131,6 +175,24 @@ class Processor:
         out = run_compose(compose, seed=seed, **data, **targets)
         out["_labels"] = from_targets(out, labels, slots, self.labels)
         return out
+
+
+def _match(partner: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """A partner shaped like the image: same channels (gray <-> RGB), dtype and size."""
+    import cv2
+
+    if partner.ndim == 3 and image.ndim == 2:
+        partner = cv2.cvtColor(partner, cv2.COLOR_RGB2GRAY)
+    elif partner.ndim == 2 and image.ndim == 3:
+        partner = np.repeat(partner[..., None], image.shape[2], axis=2)
+    if partner.dtype != image.dtype:  # an 8-bit source meets a 16-bit one (float32 in [0, 1] here)
+        if image.dtype == np.uint8:
+            partner = np.round(np.clip(partner, 0, 1) * 255).astype(np.uint8)
+        else:
+            partner = partner.astype(np.float32) / 255.0
+    if partner.shape[:2] != image.shape[:2]:
+        partner = resize_to(partner, image.shape)
+    return np.ascontiguousarray(partner)
 
 
 def _to_pipeline(pixels: np.ndarray) -> dict[str, Any]:
@@ -327,7 +389,13 @@ def label_options(recipe: Recipe) -> LabelOptions:
 
 
 def init_worker(
-    recipe: Recipe, input_root: Path, output_root: Path, codec: Codec | None = None, *, in_worker: bool = True
+    recipe: Recipe,
+    input_root: Path,
+    output_root: Path,
+    codec: Codec | None = None,
+    train_classes: dict[str, str | None] | None = None,
+    *,
+    in_worker: bool = True,
 ) -> None:
     """Build the pipeline once per worker; OpenCV single-threaded (the pool is the parallelism)."""
     import cv2
@@ -336,8 +404,20 @@ def init_worker(
     if in_worker:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
         cv2.setNumThreads(1)
-    processor = Processor(recipe, labels=label_options(recipe) if codec is not None else None)
+    partners = partner_source(input_root, train_classes) if train_classes else None
+    processor = Processor(recipe, labels=label_options(recipe) if codec is not None else None, partners=partners)
     _STATE = _WorkerState(processor, recipe, input_root, output_root, codec)
+
+
+def partner_source(input_root: Path, train_classes: dict[str, str | None]) -> Partners:
+    """Partners decoded on demand, the last few kept (a partner is often drawn again soon)."""
+    import functools
+
+    @functools.lru_cache(maxsize=8)
+    def load(rel: str) -> DecodedImage:
+        return read_image(input_root / rel)
+
+    return Partners(dict(train_classes), load)
 
 
 def process_job(job: Job) -> dict[str, Any]:
@@ -386,6 +466,7 @@ def process_job(job: Job) -> dict[str, Any]:
                     "bytes": nbytes,
                     "content": content,
                     **({"labels": label_record} if label_record is not None else {}),
+                    **_mix_record(state, sample, rendered),
                 }
             )
     except Exception as exc:
@@ -397,6 +478,20 @@ def process_job(job: Job) -> dict[str, Any]:
             "content": content,
         }
     return {"rel": sample.rel, "records": records, "failure": None, "content": content, "rss_mb": _peak_rss_mb()}
+
+
+def _mix_record(state: _WorkerState, sample: Sample, rendered: Rendered) -> dict[str, Any]:
+    """The mixing that made this output and, for class datasets, its soft label (sums to 1)."""
+    if rendered.mix is None:
+        return {}
+    partners = state.processor.partners
+    assert partners is not None
+    classes = sorted({c for c in partners.classes.values() if c is not None})
+    partner_class = partners.classes.get(rendered.mix["partner"])
+    if sample.label is None or partner_class is None:
+        return {"mix": rendered.mix}
+    weights = soft_label(sample.label, partner_class, rendered.mix["lam"], classes)
+    return {"mix": rendered.mix, "soft_label": {k: round(v, 6) for k, v in weights.items() if v}}
 
 
 def _peak_rss_mb() -> float:
@@ -490,6 +585,12 @@ def run_dataset(
     dataset: Dataset = discover_dataset(options.input, options.layout, label_options(recipe).format)
     label_set = dataset.labels
     codec = label_set.codec if label_set is not None else None
+    if codec is not None and recipe_mixes(recipe):
+        raise UsageError(
+            "mix: MixUp/CutMix of box, mask or keypoint labels is not supported yet; "
+            "mixing works on class-folder datasets",
+            recipe.source,
+        )
     if not dataset.samples:
         raise UsageError("input folder holds no images (.jpg .png .webp .tif .bmp)", options.input)
     convert = converter(dataset, options.to)
@@ -533,7 +634,9 @@ def run_dataset(
         on_start(report.planned - report.skipped)
     writer.open()
     try:
-        for result in executor.run(process_job, init_worker, (recipe, options.input, options.output, codec), jobs):
+        train_classes = {s.rel: s.label for s in dataset.samples if s.augmented} if recipe_mixes(recipe) else None
+        initargs = (recipe, options.input, options.output, codec, train_classes)
+        for result in executor.run(process_job, init_worker, initargs, jobs):
             for rec in result["records"]:
                 writer.add(rec)
             report.written += len(result["records"])
@@ -556,10 +659,26 @@ def run_dataset(
         all_records = list(read_manifests(options.output).values())
         codec.finish(options.output, all_records)
         report.label_counts = count_labels(writer.existing.values())
+    if recipe_mixes(recipe) and any(s.label for s in dataset.samples):
+        write_labels_csv(options.output, [s.label for s in dataset.samples])
     report.leaks = find_leaks(writer.existing.values())
     report.elapsed = time.perf_counter() - started
     write_run(options.output, options.shard, _summary(recipe, options, report, status="complete"))
     return report
+
+
+def recipe_mixes(recipe: Recipe) -> bool:
+    return bool(recipe.mix) and MixModel(**recipe.mix).to_spec().enabled
+
+
+def write_labels_csv(out: Path, labels: Iterable[str | None]) -> None:
+    """`labels.csv`: one row per output (all shards), one column per class; soft where mixed."""
+    classes = sorted({c for c in labels if c is not None})
+    rows = []
+    for rec in read_manifests(out).values():
+        weights = rec.get("soft_label") or ({rec["class"]: 1.0} if rec.get("class") else {})
+        rows.append((rec["output"], weights))
+    atomic_write_text(out / "labels.csv", labels_csv(rows, classes))
 
 
 def _estimate(path: Path, recipe: Recipe, rel: str) -> int:
