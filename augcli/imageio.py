@@ -679,8 +679,12 @@ def atomic_write_bytes(path: PathLike, data: bytes, *, fsync: bool = False) -> i
     target = Path(path)
     tmp = target.with_name(_temp_name(target.name))
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
+        try:
+            f = open(tmp, "wb")  # noqa: SIM115 - closed by the with below
+        except FileNotFoundError:  # first file of a folder: create it (not a mkdir call per file)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            f = open(tmp, "wb")  # noqa: SIM115
+        with f:
             f.write(data)
             if fsync:
                 f.flush()

@@ -15,7 +15,7 @@ import csv
 import io
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import Literal
 
@@ -23,8 +23,11 @@ import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from augcli.datasets.labels import ImageLabels, LabelObject, LabelOptions, clip_polygon, polygon_area
+
 Mode = Literal["mixup", "cutmix"]
 Box = tuple[int, int, int, int]
+Rect = tuple[float, float, float, float]
 
 # Second word of the SeedSequence entropy for the mixing stream ("mix" in ASCII): any constant works,
 # it only has to differ from what seeds the augment pipeline.
@@ -236,3 +239,131 @@ def labels_csv(rows: Iterable[tuple[str, dict[str, float]]], classes: Sequence[s
             raise ValueError(f"output '{output}' has weights for unknown classes: {', '.join(unknown)}")
         writer.writerow([output, *(f"{float(weights.get(c, 0.0)):.6g}" for c in classes)])
     return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- labels (detection)
+#
+# Formats hold no per-object weight, so the label files get the union of both samples' objects (own
+# first) and the manifest records how many came from each side and, for MixUp, each object's weight.
+
+
+def scale_labels(labels: ImageLabels, sx: float, sy: float) -> ImageLabels:
+    """Labels of an image resized by (sx, sy): boxes, polygon vertices and keypoints scaled."""
+    if labels.masks or any(o.mask is not None for o in labels.objects):
+        raise ValueError("masks cannot be mixed")
+    objects = []
+    for obj in labels.objects:
+        new = replace(obj, polygons=[p * (sx, sy) for p in obj.polygons])
+        if obj.box is not None:
+            x0, y0, x1, y1 = obj.box
+            new.box = (x0 * sx, y0 * sy, x1 * sx, y1 * sy)
+        if obj.keypoints is not None:
+            kps = np.array(obj.keypoints, np.float64)
+            kps[:, 0] *= sx
+            kps[:, 1] *= sy
+            new.keypoints = kps
+        objects.append(new)
+    return replace(labels, objects=objects)
+
+
+def mixup_labels(own: ImageLabels, partner: ImageLabels, lam: float) -> tuple[ImageLabels, list[float]]:
+    """The union of both samples' objects, and each object's weight (`lam` own, `1 - lam` partner)."""
+    merged = replace(own, objects=[*own.objects, *partner.objects], counts=replace(own.counts))
+    weights = [round(lam, 6)] * len(own.objects) + [round(1.0 - lam, 6)] * len(partner.objects)
+    return merged, weights
+
+
+def _rect_minus(rect: Rect, hole: Rect) -> list[Rect]:
+    """`rect` minus `hole` as up to four disjoint rectangles (left, right, above, below the hole)."""
+    x0, y0, x1, y1 = rect
+    hx0, hy0, hx1, hy1 = hole
+    pieces = [
+        (x0, y0, min(x1, hx0), y1),
+        (max(x0, hx1), y0, x1, y1),
+        (max(x0, hx0), y0, min(x1, hx1), min(y1, hy0)),
+        (max(x0, hx0), max(y0, hy1), min(x1, hx1), y1),
+    ]
+    return [p for p in pieces if p[2] > p[0] and p[3] > p[1]]
+
+
+def _clip_to(points: np.ndarray, rect: Rect) -> np.ndarray:
+    x0, y0, x1, y1 = rect
+    origin = np.array([x0, y0])
+    return clip_polygon(np.asarray(points, np.float64) - origin, x1 - x0, y1 - y0) + origin
+
+
+def _box_area(box: Rect) -> float:
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
+
+def _bounds(rects: list[Rect]) -> Rect:
+    return (min(r[0] for r in rects), min(r[1] for r in rects), max(r[2] for r in rects), max(r[3] for r in rects))
+
+
+def _keep_in(obj: LabelObject, regions: list[Rect], options: LabelOptions) -> tuple[LabelObject | None, int]:
+    """The part of `obj` inside the disjoint `regions`, or None when too little of it is (min_visibility,
+    min_area, fully covered); also how many of its visible keypoints ended outside the regions."""
+    new = replace(obj)
+    hidden = 0
+    if obj.keypoints is not None:
+        kps = np.array(obj.keypoints, np.float64)
+        inside = np.zeros(len(kps), bool)
+        for x0, y0, x1, y1 in regions:
+            inside |= (kps[:, 0] >= x0) & (kps[:, 0] < x1) & (kps[:, 1] >= y0) & (kps[:, 1] < y1)
+        hidden = int((~inside & (kps[:, 2] > 0)).sum())
+        kps[~inside, 2] = 0
+        new.keypoints = kps
+    if obj.polygons:
+        before = sum(polygon_area(p) for p in obj.polygons)
+        kept = [c for p in obj.polygons for r in regions if polygon_area(c := _clip_to(p, r)) > 0 and len(c) >= 3]
+        visible = sum(polygon_area(c) for c in kept) / before if before > 0 else 0.0
+        if not kept or visible < options.min_visibility:
+            return None, 0
+        pts = np.concatenate(kept)
+        new.polygons = kept
+        new.box = (float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max()))
+        new.box_source = "polygon"
+    elif obj.box is not None:
+        pieces = [p for r in regions if (p := _intersect(obj.box, r)) is not None]
+        area = _box_area(obj.box)
+        visible = sum(_box_area(p) for p in pieces) / area if area > 0 else 0.0
+        if not pieces or visible < options.min_visibility:
+            return None, 0
+        new.box = _bounds(pieces)
+    else:  # keypoints alone: kept while any is visible
+        return (new, hidden) if new.keypoints is not None and (new.keypoints[:, 2] > 0).any() else (None, 0)
+    if new.box is not None and _box_area(new.box) < options.min_area:
+        return None, 0
+    return new, hidden
+
+
+def _intersect(a: Rect, b: Rect) -> Rect | None:
+    box = (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))
+    return box if box[2] > box[0] and box[3] > box[1] else None
+
+
+def cutmix_labels(
+    own: ImageLabels, partner: ImageLabels, box: Box, size: tuple[int, int], options: LabelOptions
+) -> tuple[ImageLabels, int, int]:
+    """Own objects clipped to outside the pasted `box`, the partner's to inside it, then the union.
+
+    An object whose visible fraction falls below `min_visibility` (or that is fully covered, or whose
+    clipped box is under `min_area`) is dropped and counted; polygons are split along the box edges,
+    boxes shrink to what is left; keypoints on the wrong side are kept and marked invisible.
+    Returns (labels, own objects kept, partner objects kept).
+    """
+    width, height = size
+    hole = (float(box[0]), float(box[1]), float(box[2]), float(box[3]))
+    outside = _rect_minus((0.0, 0.0, float(width), float(height)), hole)
+    counts = replace(own.counts)
+    kept: list[list[LabelObject]] = [[], []]
+    for side, (objects, regions) in enumerate(((own.objects, outside), (partner.objects, [hole]))):
+        for obj in objects:
+            new, hidden = _keep_in(obj, regions, options) if regions else (None, 0)
+            if new is None:
+                counts.dropped += 1
+                continue
+            counts.hidden_keypoints += hidden
+            kept[side].append(new)
+    merged = replace(own, objects=kept[0] + kept[1], counts=counts)
+    return merged, len(kept[0]), len(kept[1])

@@ -25,6 +25,7 @@ from PIL import Image, ImageDraw, ImageFont
 from augcli.datasets import LabelSet, Sample, discover, discover_dataset
 from augcli.datasets.folders import TRAIN
 from augcli.datasets.labels import ImageLabels, sanitize
+from augcli.datasets.support import summarize
 from augcli.errors import ImageReadError, UsageError
 from augcli.imageio import DecodedImage, decode_image, encode_image, read_image
 from augcli.recipe import Recipe, TransformSpec
@@ -637,7 +638,11 @@ def build_preview(recipe: Recipe, paths: Sequence[Path] = (), *, options: Previe
     labels = _Labels(root, found.labels) if root and found is not None and found.labels is not None else None
     partners = None
     if found is not None and root is not None and recipe_mixes(recipe):
-        partners = partner_source(root, {s.rel: s.label for s in found.samples if s.augmented})
+        label_set = found.labels
+        kinds = summary.kinds if label_set is not None and (summary := summarize(found)) is not None else set()
+        codec = label_set.codec if label_set is not None and "masks" not in kinds else None  # masks never mix
+        payloads = label_set.payloads if label_set is not None else None
+        partners = partner_source(root, {s.rel: s.label for s in found.samples if s.augmented}, codec, payloads)
     processor = Processor(recipe, labels=label_options(recipe) if labels else None, partners=partners)
     if options.per_transform:
         rows = build_step_rows(processor, recipe, sources[0], copies, labels) if sources else []

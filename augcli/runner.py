@@ -47,7 +47,20 @@ from augcli.manifest import (
     read_run_files,
     write_run,
 )
-from augcli.mixing import MixModel, choose, cutmix, labels_csv, mix_rng, mixup, pick_partner, resize_to, soft_label
+from augcli.mixing import (
+    MixModel,
+    choose,
+    cutmix,
+    cutmix_labels,
+    labels_csv,
+    mix_rng,
+    mixup,
+    mixup_labels,
+    pick_partner,
+    resize_to,
+    scale_labels,
+    soft_label,
+)
 from augcli.pipeline import Pipelines, applied_summary, build_compose, derive_seed, run_compose
 from augcli.recipe import Recipe, TransformSpec
 
@@ -88,10 +101,13 @@ class Partners:
 
     `load(rel)` returns the partner's decoded pixels; the processor preprocesses and augments them
     itself, so a partner is a training sample as `run` would augment it, never one from val/test.
+    `labels(rel, width, height)` reads a partner's labels (detection datasets); without it a processor
+    that moves labels does not mix.
     """
 
     classes: dict[str, str | None]
     load: Callable[[str], DecodedImage]
+    labels: Callable[[str, int, int], ImageLabels] | None = None
 
 
 class Processor:
@@ -110,7 +126,8 @@ class Processor:
         self.recipe = recipe
         self.labels = labels
         self.mix = MixModel(**recipe.mix).to_spec() if recipe.mix else MixModel().to_spec()
-        self.partners = partners if self.mix.enabled and labels is None else None
+        can_mix = partners is not None and (labels is None or partners.labels is not None)
+        self.partners = partners if self.mix.enabled and can_mix else None
         self._candidates = sorted(partners.classes) if partners is not None else []
 
         def build(specs: list[TransformSpec]) -> Any:
@@ -151,18 +168,37 @@ class Processor:
         if mode is None or partner_rel is None:
             return None
         decoded = self.partners.load(partner_rel)
-        partner = self._run(
+        partner_labels = None
+        if self.labels is not None and self.partners.labels is not None:
+            height, width = decoded.pixels.shape[:2]
+            partner_labels = self.partners.labels(partner_rel, width, height)
+        pre = self.preprocess(decoded, partner_rel, partner_labels)
+        moved = self._run(
             self.pipelines.augment,
             derive_seed(self.recipe.seed, f"{rel}\x00mix\x00{partner_rel}", copy),
-            {"image": self.preprocess(decoded, partner_rel)["image"]},
-            None,
-        )["image"]
-        partner = _match(partner, out["image"])
+            {"image": pre["image"]},
+            pre.get("_labels"),
+        )
+        partner = _match(moved["image"], out["image"])
+        own_labels, other_labels = out.get("_labels"), moved.get("_labels")
+        if own_labels is not None and other_labels is not None:  # labels scale with the resized partner
+            (h0, w0), (h1, w1) = moved["image"].shape[:2], partner.shape[:2]
+            other_labels = scale_labels(other_labels, w1 / w0, h1 / h0)
+        record: dict[str, Any] = {"mode": mode, "partner": partner_rel}
         if mode == "mixup":
             out["image"], lam = mixup(out["image"], partner, rng, self.mix.mixup_alpha)
-            return {"mode": mode, "partner": partner_rel, "lam": round(float(lam), 6)}
+            record["lam"] = round(float(lam), 6)
+            if own_labels is not None and other_labels is not None:
+                out["_labels"], record["weights"] = mixup_labels(own_labels, other_labels, lam)
+                record["objects"] = [len(own_labels.objects), len(other_labels.objects)]
+            return record
         out["image"], lam, box = cutmix(out["image"], partner, rng, self.mix.cutmix_alpha)
-        return {"mode": mode, "partner": partner_rel, "lam": round(float(lam), 6), "box": list(box)}
+        record["lam"], record["box"] = round(float(lam), 6), list(box)
+        if own_labels is not None and other_labels is not None and self.labels is not None:
+            size = (int(out["image"].shape[1]), int(out["image"].shape[0]))
+            out["_labels"], n_own, n_partner = cutmix_labels(own_labels, other_labels, box, size, self.labels)
+            record["objects"] = [n_own, n_partner]
+        return record
 
     def _run(self, compose: Any, seed: int, data: dict[str, Any], labels: ImageLabels | None) -> dict[str, Any]:
         labels = labels if labels is not None else ImageLabels()
@@ -394,30 +430,44 @@ def init_worker(
     output_root: Path,
     codec: Codec | None = None,
     train_classes: dict[str, str | None] | None = None,
+    train_payloads: dict[str, Any] | None = None,
     *,
     in_worker: bool = True,
 ) -> None:
-    """Build the pipeline once per worker; OpenCV single-threaded (the pool is the parallelism)."""
+    """Build the pipeline once per worker; OpenCV single-threaded (the pool is the parallelism).
+    When mixing a labelled dataset, `train_payloads` are the training images' label payloads (COCO keeps
+    them in one file), so a worker can read any partner's labels."""
     import cv2
 
     global _STATE
     if in_worker:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
         cv2.setNumThreads(1)
-    partners = partner_source(input_root, train_classes) if train_classes else None
+    partners = partner_source(input_root, train_classes, codec, train_payloads) if train_classes else None
     processor = Processor(recipe, labels=label_options(recipe) if codec is not None else None, partners=partners)
     _STATE = _WorkerState(processor, recipe, input_root, output_root, codec)
 
 
-def partner_source(input_root: Path, train_classes: dict[str, str | None]) -> Partners:
-    """Partners decoded on demand, the last few kept (a partner is often drawn again soon)."""
+def partner_source(
+    input_root: Path,
+    train_classes: dict[str, str | None],
+    codec: Codec | None = None,
+    payloads: dict[str, Any] | None = None,
+) -> Partners:
+    """Partners decoded on demand, the last few kept (a partner is often drawn again soon); with a
+    codec, their labels too, read as `process_job` reads a source's (fresh each time: outputs own them)."""
     import functools
 
     @functools.lru_cache(maxsize=8)
     def load(rel: str) -> DecodedImage:
         return read_image(input_root / rel)
 
-    return Partners(dict(train_classes), load)
+    def labels(rel: str, width: int, height: int) -> ImageLabels:
+        assert codec is not None
+        payload = (payloads or {}).get(rel)
+        return sanitize(codec.read(input_root, rel, payload, width, height), width, height)
+
+    return Partners(dict(train_classes), load, labels if codec is not None else None)
 
 
 def process_job(job: Job) -> dict[str, Any]:
@@ -503,12 +553,14 @@ def _peak_rss_mb() -> float:
 
 
 def content_key(pixels: np.ndarray) -> str:
-    """Identity of decoded pixels for the leakage check: shape plus every third row and column
-    (a ninth of the hashing; two different photos that agree on all of those do not occur)."""
-    sample = np.ascontiguousarray(pixels[::3, ::3])
-    digest = hashlib.blake2b(str(pixels.shape).encode(), digest_size=12)
-    digest.update(sample.data)
-    return digest.hexdigest()
+    """Identity of decoded pixels for the leakage check: shape plus every fourth row.
+
+    Whole rows copy as blocks and SHA-1 runs in hardware: 0.8 ms for a 1.4 MP photo against 7 ms for
+    BLAKE2b over every pixel. Two different photos that agree on a quarter of their rows do not occur.
+    """
+    digest = hashlib.sha1(str(pixels.shape).encode(), usedforsecurity=False)
+    digest.update(np.ascontiguousarray(pixels[::4]).data)
+    return digest.hexdigest()[:24]
 
 
 # --------------------------------------------------------------------------- the run
@@ -585,12 +637,14 @@ def run_dataset(
     dataset: Dataset = discover_dataset(options.input, options.layout, label_options(recipe).format)
     label_set = dataset.labels
     codec = label_set.codec if label_set is not None else None
-    if codec is not None and recipe_mixes(recipe):
-        raise UsageError(
-            "mix: MixUp/CutMix of box, mask or keypoint labels is not supported yet; "
-            "mixing works on class-folder datasets",
-            recipe.source,
-        )
+    if label_set is not None and recipe_mixes(recipe):
+        found = summarize(dataset)
+        if found is not None and "masks" in found.kinds:
+            raise UsageError(
+                "mix: MixUp/CutMix of segmentation masks is not supported (class masks have no blend); "
+                "mixing works on class folders and on boxes, polygons and keypoints",
+                recipe.source,
+            )
     if not dataset.samples:
         raise UsageError("input folder holds no images (.jpg .png .webp .tif .bmp)", options.input)
     convert = converter(dataset, options.to)
@@ -635,7 +689,10 @@ def run_dataset(
     writer.open()
     try:
         train_classes = {s.rel: s.label for s in dataset.samples if s.augmented} if recipe_mixes(recipe) else None
-        initargs = (recipe, options.input, options.output, codec, train_classes)
+        train_payloads = None
+        if train_classes is not None and label_set is not None and label_set.payloads:
+            train_payloads = {rel: label_set.payloads[rel] for rel in train_classes if rel in label_set.payloads}
+        initargs = (recipe, options.input, options.output, codec, train_classes, train_payloads)
         for result in executor.run(process_job, init_worker, initargs, jobs):
             for rec in result["records"]:
                 writer.add(rec)

@@ -125,10 +125,10 @@ def test_mixing_is_deterministic_across_workers(mixed_run: tuple[Path, Path, Pat
     assert digest(out) == digest(two)
 
 
-def test_mixing_detection_labels_is_refused(tmp_path: Path) -> None:
+def test_mixing_segmentation_masks_is_refused(tmp_path: Path) -> None:
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(RECIPE, encoding="utf-8")
-    voc = ROOT / "tests" / "data" / "labels" / "voc"
-    result = runner.invoke(app, ["run", str(recipe), "-i", str(voc), "-o", str(tmp_path / "out"), "-q"])
+    voc_seg = ROOT / "tests" / "data" / "labels" / "voc_seg"
+    result = runner.invoke(app, ["run", str(recipe), "-i", str(voc_seg), "-o", str(tmp_path / "out"), "-q"])
     assert result.exit_code == 2
-    assert "MixUp/CutMix of box, mask or keypoint labels is not supported yet" in result.output
+    assert "MixUp/CutMix of segmentation masks is not supported" in result.output
