@@ -59,23 +59,38 @@ def read_run_files(out_dir: Path) -> list[dict[str, Any]]:
     return runs
 
 
+def record_line(record: dict[str, Any]) -> str:
+    """One manifest line (no newline): keys sorted, so equal records are equal text."""
+    return json.dumps(record, sort_keys=True, ensure_ascii=False)
+
+
 @dataclass
 class ManifestWriter:
-    """Appends records as outputs land; `finish` rewrites the file sorted and de-duplicated."""
+    """Appends lines as outputs land; `finish` rewrites the file sorted and de-duplicated.
+
+    Workers serialise their records themselves (`record_line`), so the parent, which shares the
+    cores with them, only writes text: one write and one flush per source image.
+    """
 
     path: Path
-    existing: dict[str, dict[str, Any]] = field(default_factory=dict)
+    existing: dict[str, str] = field(default_factory=dict)  # output path -> its line
     _fh: TextIO | None = None
 
     def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = self.path.open("a", encoding="utf-8")
 
-    def add(self, record: dict[str, Any]) -> None:
+    def add_lines(self, lines: list[tuple[str, str]]) -> None:
         assert self._fh is not None
-        self.existing[record["output"]] = record
-        self._fh.write(json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n")
+        if not lines:
+            return
+        for output, line in lines:
+            self.existing[output] = line
+        self._fh.write("".join(line + "\n" for _, line in lines))
         self._fh.flush()
+
+    def records(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.existing.values()]
 
     def close(self) -> None:
         if self._fh is not None:
@@ -84,8 +99,7 @@ class ManifestWriter:
 
     def finish(self) -> None:
         self.close()
-        lines = [json.dumps(self.existing[k], sort_keys=True, ensure_ascii=False) for k in sorted(self.existing)]
-        atomic_write_text(self.path, "".join(line + "\n" for line in lines))
+        atomic_write_text(self.path, "".join(self.existing[k] + "\n" for k in sorted(self.existing)))
 
 
 def write_run(out_dir: Path, shard: tuple[int, int] | None, summary: dict[str, Any]) -> None:

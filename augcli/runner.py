@@ -45,6 +45,7 @@ from augcli.manifest import (
     read_manifest,
     read_manifests,
     read_run_files,
+    record_line,
     write_run,
 )
 from augcli.mixing import (
@@ -479,7 +480,7 @@ def process_job(job: Job) -> dict[str, Any]:
     try:
         decoded = read_image(src)
     except ImageReadError as exc:
-        return {"rel": sample.rel, "records": [], "failure": exc.message}
+        return {"rel": sample.rel, "lines": [], "failure": exc.message}
     content = content_key(decoded.pixels)
     records = []
     try:
@@ -523,11 +524,12 @@ def process_job(job: Job) -> dict[str, Any]:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return {
             "rel": sample.rel,
-            "records": records,
+            "lines": [(r["output"], record_line(r)) for r in records],
             "failure": f"{type(exc).__name__}: {reason}",
             "content": content,
         }
-    return {"rel": sample.rel, "records": records, "failure": None, "content": content, "rss_mb": _peak_rss_mb()}
+    lines = [(r["output"], record_line(r)) for r in records]
+    return {"rel": sample.rel, "lines": lines, "failure": None, "content": content, "rss_mb": _peak_rss_mb()}
 
 
 def _mix_record(state: _WorkerState, sample: Sample, rendered: Rendered) -> dict[str, Any]:
@@ -679,7 +681,7 @@ def run_dataset(
         if todo:
             payload = label_set.payloads.get(sample.rel) if label_set is not None else None
             jobs.append(Job(sample, todo, payload))
-    writer = ManifestWriter(options.output / manifest_name(options.shard), dict(done))
+    writer = ManifestWriter(options.output / manifest_name(options.shard), {k: record_line(v) for k, v in done.items()})
     summary = _summary(recipe, options, report, status="running")
     write_run(options.output, options.shard, summary)
     workers = options.workers or os.cpu_count() or 1
@@ -694,14 +696,13 @@ def run_dataset(
             train_payloads = {rel: label_set.payloads[rel] for rel in train_classes if rel in label_set.payloads}
         initargs = (recipe, options.input, options.output, codec, train_classes, train_payloads)
         for result in executor.run(process_job, init_worker, initargs, jobs):
-            for rec in result["records"]:
-                writer.add(rec)
-            report.written += len(result["records"])
+            writer.add_lines(result["lines"])
+            report.written += len(result["lines"])
             report.peak_worker_rss_mb = max(report.peak_worker_rss_mb, result.get("rss_mb", 0.0))
             if result["failure"]:
                 report.failures.append({"source": result["rel"], "reason": result["failure"]})
             if progress:
-                progress(len(result["records"]) + (1 if result["failure"] else 0))
+                progress(len(result["lines"]) + (1 if result["failure"] else 0))
     except KeyboardInterrupt:
         executor.terminate()
         writer.close()
@@ -711,14 +712,15 @@ def run_dataset(
             f"interrupted after {report.written} outputs; run again to resume", options.output
         ) from None
     writer.finish()
+    final_records = writer.records()
     if codec is not None:
         # Every shard's records so far: the last shard to finish writes the complete COCO JSON.
         all_records = list(read_manifests(options.output).values())
         codec.finish(options.output, all_records)
-        report.label_counts = count_labels(writer.existing.values())
+        report.label_counts = count_labels(final_records)
     if recipe_mixes(recipe) and any(s.label for s in dataset.samples):
         write_labels_csv(options.output, [s.label for s in dataset.samples])
-    report.leaks = find_leaks(writer.existing.values())
+    report.leaks = find_leaks(final_records)
     report.elapsed = time.perf_counter() - started
     write_run(options.output, options.shard, _summary(recipe, options, report, status="complete"))
     return report
