@@ -175,11 +175,9 @@ def _short(path: Path | str) -> str:
 
 
 def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, tuple):
-        return "[" + ", ".join(_fmt(v) for v in value) + "]"
-    return str(value)
+    from augcli.recipe import format_value
+
+    return format_value(value)
 
 
 # --------------------------------------------------------------------------- presets / init

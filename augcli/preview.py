@@ -28,7 +28,7 @@ from augcli.datasets.labels import ImageLabels, sanitize
 from augcli.datasets.support import summarize
 from augcli.errors import ImageReadError, UsageError
 from augcli.imageio import DecodedImage, decode_image, encode_image, read_image
-from augcli.recipe import Recipe, TransformSpec
+from augcli.recipe import Recipe, TransformSpec, format_value
 from augcli.runner import (
     SUFFIX_FORMAT,
     Processor,
@@ -547,12 +547,7 @@ def _step_title(i: int, spec: TransformSpec) -> str:
     return f"augment[{i}] {spec.name}({shown}){kids}{forced}"
 
 
-def _value_text(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, tuple):
-        return "[" + ", ".join(_value_text(v) for v in value) + "]"
-    return str(value)
+_value_text = format_value
 
 
 def build_step_rows(

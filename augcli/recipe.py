@@ -887,3 +887,12 @@ def init_recipe_text(preset: str, target: Path) -> str:
     text = re.sub(r"^(input:[ \t]*)(\S+)", repoint, text, count=1, flags=re.MULTILINE)
     text = re.sub(r"^([ \t]+path:[ \t]*)(\S+)", rf"\g<1>out/{preset}", text, count=1, flags=re.MULTILINE)
     return text
+
+
+def format_value(value: Any) -> str:
+    """A parameter value as a recipe would write it: floats to 4 significant digits, tuples as lists."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    return str(value)
