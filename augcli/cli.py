@@ -219,14 +219,15 @@ def init(
 
 def _load(recipe_arg: Path) -> Any:
     """A valid recipe, or every located error at once (exit 2) — the same text validate-recipe shows."""
-    from augcli.errors import RecipeError
+    from augcli.errors import UsageError
     from augcli.recipe import check_recipe, resolve_recipe_arg
 
     report = check_recipe(resolve_recipe_arg(recipe_arg), lint=False)
     if report.recipe is None:
         for problem in report.problems:
             typer.echo(problem.format(), err=True)
-        raise RecipeError(recipe_arg, report.errors)
+        n = len(report.errors)
+        raise UsageError(f"invalid recipe: {n} error{'s' * (n != 1)}, listed above", recipe_arg)
     return report.recipe
 
 
