@@ -262,10 +262,10 @@ def main() -> None:
         f"- Peak memory per worker: {small} MB on {args.images} images, {large} MB on {args.large} images "
         f"({args.large * (args.copies + 1)} outputs in {large_t:.1f} s): flat, since workers stream paths, not pixels.",
         f"- Where (a) goes: `augcli run` on a single image (2 outputs) takes {startup:.2f} s (process start, importing "
-        "Albumentations, which pulls in SciPy, validating the recipe, starting the worker pool); and on this VM the "
-        f"floor itself gains only {floor_one / floor_t:.2f}x from a second process ({floor_one:.2f} s on 1), "
-        "while augcli pays per output an RGB->BGR conversion before each JPEG encode, a temp-file rename and "
-        "its records.",
+        "Albumentations, which pulls in SciPy, validating the recipe, starting the worker pool); per output augcli "
+        "also pays an RGB->BGR conversion before each JPEG encode, a temp-file rename and its records. The floor "
+        f"on 1 process took {floor_one:.2f} s ({floor_one / floor_t:.2f}x its 2-process time): each run writes "
+        "hundreds of MB, and on this VM file-writing runs vary by 20% or more between repeats.",
         f"- `augcli preview` of the fundus preset, 4 images ({preview_sizes} fundus photos) x 8 copies, imports "
         f"and recipe loading excluded: {preview_first:.2f} s first call, {preview_best:.2f} s best of {args.repeat} "
         "(target < 3 s).",

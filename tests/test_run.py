@@ -341,3 +341,15 @@ def test_name_collisions_get_distinct_outputs(tmp_path: Path) -> None:
     result = run_cli(str(recipe), "-i", str(src), "-o", str(tmp_path / "out"), "-w", "1")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "a_jpg.jpg").is_file() and (tmp_path / "out" / "a_png__aug001.jpg").is_file()
+
+
+def test_invalid_recipe_lists_located_errors_then_one_summary(natural: Path, tmp_path: Path) -> None:
+    recipe = tmp_path / "bad.yaml"
+    recipe.write_text("name: bad\ncopies: 0\naugment:\n  - HorizontalFlp: {}\n", encoding="utf-8")
+    result = run_cli(str(recipe), "-i", str(natural), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert lines[0].endswith("bad.yaml:2:1: error: copies: copies must be a positive whole number, got 0")
+    assert "augment[0]: unknown transform 'HorizontalFlp'; did you mean HorizontalFlip?" in lines[1]
+    assert lines[-1] == f"augcli: error: invalid recipe: 2 errors, listed above ({recipe})"
+    assert not (tmp_path / "out").exists()
