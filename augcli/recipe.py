@@ -103,7 +103,7 @@ class OutputModel(_Strict):
 class LabelsModel(_Strict):
     """Where a dataset's labels are and how strictly objects that leave the image are dropped."""
 
-    format: Literal["auto", "voc", "coco", "yolo", "folders"] = "auto"
+    format: Literal["auto", "voc", "coco", "yolo", "masks", "folders"] = "auto"
     min_visibility: float = Field(0.0, ge=0, le=1)
     min_area: float = Field(1.0, ge=0)
 

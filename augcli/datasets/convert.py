@@ -234,6 +234,11 @@ def converter(dataset: Dataset, to: str) -> Converter | None:
         return None
     if label_set is None:
         raise UsageError(f"--to {to} converts labels, and the input has none (classification folders)", dataset.root)
+    if label_set.format == "masks":
+        raise UsageError(
+            f"--to {to}: generic masks have no objects to convert (masks would be lost); run without --to",
+            dataset.root,
+        )
     names = class_names(label_set, dataset.root)
     splits = sorted({s.split for s in label_set.samples})
     return Converter(label_set.codec, _target_codec(to, names, splits), to, names)

@@ -60,13 +60,14 @@ def is_image(rel: str) -> bool:
 
 
 def _formats() -> dict[str, Detector]:
-    from augcli.datasets import coco, voc, yolo
+    from augcli.datasets import coco, masks, voc, yolo
 
-    # Order matters for auto-detection: an explicit JSON or data.yaml is stronger evidence than XML.
-    return {"coco": coco.detect, "yolo": yolo.detect, "voc": voc.detect}
+    # Order matters for auto-detection: an explicit JSON or data.yaml is stronger evidence than XML,
+    # and any of the three beats a bare masks/ folder.
+    return {"coco": coco.detect, "yolo": yolo.detect, "voc": voc.detect, "masks": masks.detect}
 
 
-LABEL_FORMATS = ("auto", "coco", "yolo", "voc", "folders")
+LABEL_FORMATS = ("auto", "coco", "yolo", "voc", "masks", "folders")
 
 
 def discover_dataset(root: Path, layout: str = "auto", label_format: str = "auto") -> Dataset:

@@ -86,7 +86,18 @@ def _yolo(dataset: Dataset) -> tuple[int, set[str]]:
     return labelled, kinds
 
 
-KINDS: dict[str, Callable[[Dataset], tuple[int, set[str]]]] = {"coco": _coco, "voc": _voc, "yolo": _yolo}
+def _masks(dataset: Dataset) -> tuple[int, set[str]]:
+    from augcli.datasets.masks import label_summary
+
+    return label_summary(dataset)
+
+
+KINDS: dict[str, Callable[[Dataset], tuple[int, set[str]]]] = {
+    "coco": _coco,
+    "voc": _voc,
+    "yolo": _yolo,
+    "masks": _masks,
+}
 
 
 def summarize(dataset: Dataset) -> LabelSummary | None:
