@@ -122,10 +122,26 @@ def pick_partner(rng: np.random.Generator, candidates: Sequence[str], own: str) 
     Candidates are deduplicated and sorted first, so the partner depends on the set of names and the rng,
     not on the order a folder listing happened to return them in.
     """
-    others = sorted({c for c in candidates if c != own})
-    if not others:
+    return pick_from_sorted(rng, sorted(set(candidates)), own)
+
+
+def pick_from_sorted(rng: np.random.Generator, candidates: Sequence[str], own: str) -> str | None:
+    """`pick_partner` for candidates already sorted and unique: the same draw, in O(log n) per output.
+
+    The partner is uniform over the candidates other than `own`: draw an index among the n - 1 others
+    and step over `own`'s slot, so no list is rebuilt for each output of a large split.
+    """
+    import bisect
+
+    slot = bisect.bisect_left(candidates, own)
+    has_own = slot < len(candidates) and candidates[slot] == own
+    count = len(candidates) - (1 if has_own else 0)
+    if count <= 0:
         return None
-    return others[int(rng.integers(len(others)))]
+    index = int(rng.integers(count))
+    if has_own and index >= slot:
+        index += 1
+    return candidates[index]
 
 
 def _check_pair(image: np.ndarray, partner: np.ndarray) -> None:

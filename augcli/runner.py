@@ -8,6 +8,7 @@ workers, the order they finish in, or how the dataset is sharded.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import platform
@@ -57,7 +58,7 @@ from augcli.mixing import (
     mix_rng,
     mixup,
     mixup_labels,
-    pick_partner,
+    pick_from_sorted,
     resize_to,
     scale_labels,
     soft_label,
@@ -110,6 +111,11 @@ class Partners:
     load: Callable[[str], DecodedImage]
     labels: Callable[[str, int, int], ImageLabels] | None = None
 
+    @functools.cached_property
+    def class_names(self) -> list[str]:
+        """The training split's classes, sorted: the soft-label columns (computed once, not per output)."""
+        return sorted({c for c in self.classes.values() if c is not None})
+
 
 class Processor:
     """The one code path from a decoded source to output pixels; `run` and `preview` both use it."""
@@ -129,7 +135,7 @@ class Processor:
         self.mix = MixModel(**recipe.mix).to_spec() if recipe.mix else MixModel().to_spec()
         can_mix = partners is not None and (labels is None or partners.labels is not None)
         self.partners = partners if self.mix.enabled and can_mix else None
-        self._candidates = sorted(partners.classes) if partners is not None else []
+        self._candidates = sorted(set(partners.classes)) if partners is not None else []
 
         def build(specs: list[TransformSpec]) -> Any:
             with_labels = compose_params(labels) if labels is not None and specs else {}
@@ -165,7 +171,7 @@ class Processor:
         assert self.partners is not None
         rng = mix_rng(derive_seed(self.recipe.seed, rel, copy))
         mode = choose(self.mix, rng)
-        partner_rel = pick_partner(rng, self._candidates, rel) if mode else None
+        partner_rel = pick_from_sorted(rng, self._candidates, rel) if mode else None
         if mode is None or partner_rel is None:
             return None
         decoded = self.partners.load(partner_rel)
@@ -538,7 +544,7 @@ def _mix_record(state: _WorkerState, sample: Sample, rendered: Rendered) -> dict
         return {}
     partners = state.processor.partners
     assert partners is not None
-    classes = sorted({c for c in partners.classes.values() if c is not None})
+    classes = partners.class_names
     partner_class = partners.classes.get(rendered.mix["partner"])
     if sample.label is None or partner_class is None:
         return {"mix": rendered.mix}

@@ -349,3 +349,16 @@ def test_mix_model_is_strict() -> None:
         MixModel.model_validate({"p_mix": 0.5})
     with pytest.raises(ValidationError, match="less than or equal to 1"):
         MixModel.model_validate({"p_cutmix": 1.5})
+
+
+def test_pick_from_sorted_draws_exactly_what_pick_partner_draws() -> None:
+    from augcli.mixing import pick_from_sorted, pick_partner
+
+    names = [f"train/c{i % 3}/img{i:03d}.jpg" for i in range(40)]
+    candidates = sorted(set(names))
+    for seed in range(300):
+        own = names[seed % len(names)] if seed % 5 else "not/in/the/split.jpg"
+        a = pick_partner(np.random.default_rng(seed), names[::-1], own)
+        b = pick_from_sorted(np.random.default_rng(seed), candidates, own)
+        assert a == b and a != own
+    assert pick_from_sorted(np.random.default_rng(0), ["only.jpg"], "only.jpg") is None
