@@ -1,7 +1,7 @@
 """Contact sheets of what `run` writes, made by the same code path, so tuning by eye can be trusted.
 
 Every tile is the decoded bytes of the file `run` would write for that image and copy index: the
-pixels come from `runner.Processor` (same seeds, same `finish_for_format`), are encoded to the
+pixels come from `runner.Processor` (same seeds, same `encode_output`), are encoded to the
 recipe's output format at its quality, and decoded back. Nothing here writes files: the functions
 return PIL images, numpy arrays and an HTML string with its tile files as bytes; the CLI writes them.
 """

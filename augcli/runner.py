@@ -75,7 +75,6 @@ SUFFIX_FORMAT = {
     ".tiff": "tif",
     ".bmp": "bmp",
 }
-SIXTEEN_BIT_FORMATS = {"png", "tif"}
 ADDITIONAL_TARGETS = {"alpha": "mask"}  # alpha travels as a mask (colour transforms take 1 or 3 channels)
 
 
@@ -136,6 +135,7 @@ class Processor:
         can_mix = partners is not None and (labels is None or partners.labels is not None)
         self.partners = partners if self.mix.enabled and can_mix else None
         self._candidates = sorted(set(partners.classes)) if partners is not None else []
+        self._partner_cache: dict[str, dict[str, Any]] = {}
 
         def build(specs: list[TransformSpec]) -> Any:
             with_labels = compose_params(labels) if labels is not None and specs else {}
@@ -174,12 +174,7 @@ class Processor:
         partner_rel = pick_from_sorted(rng, self._candidates, rel) if mode else None
         if mode is None or partner_rel is None:
             return None
-        decoded = self.partners.load(partner_rel)
-        partner_labels = None
-        if self.labels is not None and self.partners.labels is not None:
-            height, width = decoded.pixels.shape[:2]
-            partner_labels = self.partners.labels(partner_rel, width, height)
-        pre = self.preprocess(decoded, partner_rel, partner_labels)
+        pre = self._partner_preprocessed(partner_rel)
         moved = self._run(
             self.pipelines.augment,
             derive_seed(self.recipe.seed, f"{rel}\x00mix\x00{partner_rel}", copy),
@@ -206,6 +201,25 @@ class Processor:
             out["_labels"], n_own, n_partner = cutmix_labels(own_labels, other_labels, box, size, self.labels)
             record["objects"] = [n_own, n_partner]
         return record
+
+    def _partner_preprocessed(self, rel: str) -> dict[str, Any]:
+        """A partner decoded and preprocessed (deterministic per path), the last few kept: partners
+        recur, and preprocess (a fundus crop, a resize of a full photo) costs more than the mixing.
+        With labels it is made afresh, since writing an output's labels changes its objects."""
+        assert self.partners is not None
+        if self.labels is None and rel in self._partner_cache:
+            return self._partner_cache[rel]
+        decoded = self.partners.load(rel)
+        labels = None
+        if self.labels is not None and self.partners.labels is not None:
+            height, width = decoded.pixels.shape[:2]
+            labels = self.partners.labels(rel, width, height)
+        pre = self.preprocess(decoded, rel, labels)
+        if self.labels is None:
+            if len(self._partner_cache) >= 8:
+                self._partner_cache.pop(next(iter(self._partner_cache)))
+            self._partner_cache[rel] = pre
+        return pre
 
     def _run(self, compose: Any, seed: int, data: dict[str, Any], labels: ImageLabels | None) -> dict[str, Any]:
         labels = labels if labels is not None else ImageLabels()
@@ -266,21 +280,14 @@ def _from_pipeline(out: dict[str, Any]) -> np.ndarray:
     return image
 
 
-def finish_for_format(pixels: np.ndarray, fmt: str) -> np.ndarray:
-    """What a format can hold: 16 bits only in PNG/TIFF (else round(x/257), as imageio does).
-
-    Alpha is left to the encoder, which keeps it in PNG/WebP/TIFF and composites over white for
-    JPEG/BMP, so what a preview shows is what the file holds.
-    """
-    if pixels.dtype == np.uint16 and fmt not in SIXTEEN_BIT_FORMATS:
-        pixels = np.round(pixels / 257.0).astype(np.uint8)
-    return pixels
-
-
 def encode_output(recipe: Recipe, rel: str, pixels: np.ndarray, decoded: DecodedImage) -> tuple[bytes, str]:
-    """The bytes `run` writes for rendered pixels, and their format; preview decodes the same bytes."""
+    """The bytes `run` writes for rendered pixels, and their format; preview decodes the same bytes.
+
+    The encoder fits pixels to the format (16 bits only in PNG/TIFF, alpha composited over white
+    in JPEG/BMP), so what a preview shows is what the file holds.
+    """
     fmt = output_format(recipe, rel)
-    return encode_image(finish_for_format(pixels, fmt), fmt, recipe.quality, source=decoded), fmt
+    return encode_image(pixels, fmt, recipe.quality, source=decoded), fmt
 
 
 # --------------------------------------------------------------------------- planning
@@ -471,10 +478,14 @@ def partner_source(
 
     def labels(rel: str, width: int, height: int) -> ImageLabels:
         assert codec is not None
-        payload = (payloads or {}).get(rel)
-        return sanitize(codec.read(input_root, rel, payload, width, height), width, height)
+        return read_labels(codec, input_root, rel, (payloads or {}).get(rel), width, height)
 
     return Partners(dict(train_classes), load, labels if codec is not None else None)
+
+
+def read_labels(codec: Codec, root: Path, rel: str, payload: Any, width: int, height: int) -> ImageLabels:
+    """One image's labels as the codec reads them, clipped to the image (counted, never a crash)."""
+    return sanitize(codec.read(root, rel, payload, width, height), width, height)
 
 
 def process_job(job: Job) -> dict[str, Any]:
@@ -493,8 +504,7 @@ def process_job(job: Job) -> dict[str, Any]:
         labels = None
         if state.codec is not None:
             height, width = decoded.pixels.shape[:2]
-            labels = state.codec.read(state.input, sample.rel, job.payload, width, height)
-            labels = sanitize(labels, width, height)
+            labels = read_labels(state.codec, state.input, sample.rel, job.payload, width, height)
         pre = state.processor.preprocess(decoded, sample.rel, labels)
         for plan in job.outputs:
             rendered = (
