@@ -31,6 +31,7 @@ golden: install  ## regenerate the golden error messages of tests/recipes/broken
 	$(BIN)/python tests/regen_golden.py
 
 bench: install  ## run the benchmark and write benchmarks/RESULTS.md
+	$(BIN)/python -m compileall -q augcli  # bytecode cached, as after any first run
 	$(BIN)/python benchmarks/bench.py
 
 clean:  ## remove outputs and caches (not the venv)

@@ -5,16 +5,33 @@ Pool workers fork from a forkserver, a clean process that imports augcli (and al
 parent's own. Forking the parent directly would be faster still, but a parent that has run an
 OpenCV op (a test suite, a notebook, preview then run) holds OpenCV's thread pool, and a child
 forked from it can deadlock.
+
+The pool is augcli's own, not `multiprocessing.Pool`: that one's worker-handler thread wakes on
+every result and polls each worker (a few hundred microseconds apiece under the forkserver), so
+on a two-core machine the parent burned a core-second per thousand images; it also hangs forever
+when a worker is killed (the OOM killer, a segfault in a codec) and respawns a worker whose
+initializer fails in an endless loop. Here the parent keeps a few tasks in flight per worker, does
+nothing between results, and turns a dead worker or a failed initializer into an error.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import signal
 import sys
+import traceback
 from collections.abc import Callable, Iterable, Iterator
+from multiprocessing.connection import wait
 from typing import Any, Protocol
 
+from augcli.errors import AugcliError
+
 _PRELOAD = ["augcli._preload"]
+_IN_FLIGHT = 3  # tasks queued per worker: enough to never starve one, few enough to stop promptly
+
+
+class WorkerError(AugcliError):
+    """A worker process died or its setup failed: the run cannot continue."""
 
 
 class Executor(Protocol):
@@ -58,27 +75,102 @@ class InProcessExecutor:
         pass
 
 
+def _worker(tasks: Any, results: Any, fn: Callable[[Any], Any], init: Callable[..., None], initargs: tuple) -> None:
+    """A pool process: set up once, then take tasks until the parent sends None."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
+    try:
+        init(*initargs)
+    except BaseException as exc:  # report, do not let the parent wait for results that never come
+        results.put(("init-failed", _describe(exc)))
+        return
+    while (item := tasks.get()) is not None:
+        try:
+            results.put(("ok", fn(item)))
+        except BaseException as exc:
+            results.put(("failed", _describe(exc)))
+            return
+
+
+def _describe(exc: BaseException) -> str:
+    last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    where = f" at {last[0].filename}:{last[0].lineno}" if last else ""
+    return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}{where}"
+
+
 class PoolExecutor:
     """A local process pool; items are small (paths), results are small (records)."""
 
     def __init__(self, workers: int):
         self.workers = workers
-        self._pool: Any = None
+        self._procs: list[Any] = []
 
     def run(
         self, fn: Callable[[Any], Any], init: Callable[..., None], initargs: tuple[Any, ...], items: Iterable[Any]
     ) -> Iterator[Any]:
-        self._pool = _context().Pool(self.workers, initializer=init, initargs=initargs)
+        ctx = _context()
+        tasks, results = ctx.SimpleQueue(), ctx.SimpleQueue()
+        self._procs = [
+            ctx.Process(target=_worker, args=(tasks, results, fn, init, initargs), daemon=True)
+            for _ in range(self.workers)
+        ]
+        for proc in self._procs:
+            proc.start()
+        pending = iter(items)
+        in_flight = 0
+        finished = False
         try:
-            yield from self._pool.imap_unordered(fn, items, chunksize=1)
-            self._pool.close()
+            for item in pending:  # prime the queue; a few tasks of a few hundred bytes never fill the pipe
+                tasks.put(item)
+                in_flight += 1
+                if in_flight >= _IN_FLIGHT * self.workers:
+                    break
+            while in_flight:
+                kind, payload = self._next_result(results)
+                if kind != "ok":
+                    what = "could not start" if kind == "init-failed" else "failed"
+                    raise WorkerError(f"a worker process {what}: {payload}")
+                in_flight -= 1
+                item = next(pending, None)
+                if item is not None:
+                    tasks.put(item)
+                    in_flight += 1
+                yield payload
+            finished = True
         finally:
-            self._pool.terminate()
-            self._pool.join()
+            if finished:
+                for _ in self._procs:
+                    tasks.put(None)
+                for proc in self._procs:
+                    proc.join(timeout=5)
+            self.terminate()
+            tasks.close()
+            results.close()
+
+    def _next_result(self, results: Any) -> tuple[str, Any]:
+        """The next result; a worker that exits without being asked to is an error, not a hang."""
+        sentinels = {proc.sentinel: proc for proc in self._procs}
+        while True:
+            ready = wait([results._reader, *sentinels])
+            if results._reader in ready:
+                return results.get()  # type: ignore[no-any-return]
+            for sentinel in ready:
+                proc = sentinels[sentinel]
+                proc.join(timeout=1)
+                code = proc.exitcode
+                how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited ({code})"
+                hint = " (out of memory?)" if code == -signal.SIGKILL else ""
+                raise WorkerError(f"a worker process {how}{hint}; the outputs written so far are kept")
 
     def terminate(self) -> None:
-        if self._pool is not None:
-            self._pool.terminate()
+        for proc in self._procs:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in self._procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+        self._procs = []
 
 
 def local_executor(workers: int) -> Executor:

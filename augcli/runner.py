@@ -223,7 +223,12 @@ class Processor:
 
     def _run(self, compose: Any, seed: int, data: dict[str, Any], labels: ImageLabels | None) -> dict[str, Any]:
         labels = labels if labels is not None else ImageLabels()
-        if self.labels is None or "bboxes" not in compose.processors:  # no labels, or no transforms
+        if not compose.transforms:  # the identity (no preprocess, an empty augment): nothing to seed or call
+            out = dict(data)
+            if self.labels is not None:
+                out["_labels"] = labels
+            return out
+        if self.labels is None or "bboxes" not in compose.processors:  # no labels
             out = run_compose(compose, seed=seed, **data)
             if self.labels is not None:
                 out["_labels"] = labels
@@ -798,8 +803,20 @@ def find_leaks(records: Iterable[dict[str, Any]]) -> list[list[str]]:
     return sorted(leaks)
 
 
+def _albumentations_version() -> str:
+    """From the installed metadata: importing albumentations (1 s) only for its version would put
+    that second on every run whose recipe never needs it in this process (an empty augment)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("albumentations")
+    except metadata.PackageNotFoundError:  # a source checkout on sys.path
+        import albumentations
+
+        return str(albumentations.__version__)
+
+
 def _summary(recipe: Recipe, options: RunOptions, report: RunReport, *, status: str) -> dict[str, Any]:
-    import albumentations
     import cv2
 
     return {
@@ -810,7 +827,7 @@ def _summary(recipe: Recipe, options: RunOptions, report: RunReport, *, status: 
         "options": {**asdict(options), "input": str(options.input), "output": str(options.output)},
         "versions": {
             "augcli": __version__,
-            "albumentations": albumentations.__version__,
+            "albumentations": _albumentations_version(),
             "opencv": cv2.__version__,
             "numpy": np.__version__,
             "python": platform.python_version(),

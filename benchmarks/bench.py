@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -81,11 +82,25 @@ def build_corpus(n: int) -> Path:
     return corpus
 
 
-def run_augcli(recipe_text: str, corpus: Path, out: Path, workers: int) -> tuple[float, dict]:
+def _cpu_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _fresh(out: Path) -> None:
+    """An empty output folder, and the deleted files' writeback done before the clock starts."""
+    shutil.rmtree(out, ignore_errors=True)
+    os.sync()
+
+
+def run_augcli(recipe_text: str, corpus: Path, out: Path, workers: int) -> tuple[float, float, dict]:
+    """The whole `augcli run` command (process start, imports, pool start included): (seconds, CPU
+    seconds of every process it started, run.json)."""
     recipe = WORK / "recipe.yaml"
     recipe.write_text(recipe_text)
-    shutil.rmtree(out, ignore_errors=True)
+    _fresh(out)
     exe = Path(sys.executable).parent / "augcli"
+    cpu = _cpu_children()
     started = time.perf_counter()
     subprocess.run(
         [str(exe), "run", str(recipe), "-i", str(corpus), "-o", str(out), "-w", str(workers), "-q"],
@@ -93,7 +108,22 @@ def run_augcli(recipe_text: str, corpus: Path, out: Path, workers: int) -> tuple
         stdout=subprocess.DEVNULL,
     )
     elapsed = time.perf_counter() - started
-    return elapsed, json.loads((out / "run.json").read_text())
+    return elapsed, _cpu_children() - cpu, json.loads((out / "run.json").read_text())
+
+
+def _in_child(mode: str, corpus: Path, out: Path, workers: int, copies: int) -> tuple[float, float]:
+    """A baseline loop in its own process (a fresh interpreter, like augcli's): (seconds, CPU
+    seconds) of the loop itself, imports excluded."""
+    _fresh(out)
+    cmd = [sys.executable, str(Path(__file__)), f"--{mode}", str(corpus), str(out), str(workers), str(copies)]
+    result = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    seconds, cpu = json.loads(result.stdout.strip().splitlines()[-1])
+    return seconds, cpu
+
+
+def _cpu_self_and_children() -> float:
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _floor_one(args: tuple[str, str, int]) -> int:
@@ -106,21 +136,23 @@ def _floor_one(args: tuple[str, str, int]) -> int:
     return copies + 1
 
 
-def run_floor(corpus: Path, out: Path, workers: int, copies: int) -> float:
-    shutil.rmtree(out, ignore_errors=True)
+def floor_loop(corpus: Path, out: Path, workers: int, copies: int) -> tuple[float, float]:
+    """The floor: decode each source once, encode it copies+1 times, write; a fork pool of `workers`."""
     out.mkdir(parents=True)
     jobs = [(str(p), str(out), copies) for p in sorted(corpus.iterdir())]
+    cpu = _cpu_self_and_children()
     started = time.perf_counter()
     with get_context("fork").Pool(workers, initializer=cv2.setNumThreads, initargs=(1,)) as pool:
         sum(pool.imap_unordered(_floor_one, jobs))
-    return time.perf_counter() - started
+        pool.close()
+        pool.join()
+    return time.perf_counter() - started, _cpu_self_and_children() - cpu
 
 
-def run_hand_loop(corpus: Path, out: Path, copies: int) -> float:
+def hand_loop(corpus: Path, out: Path, _workers: int, copies: int) -> tuple[float, float]:
     """What a user writes: one process, albumentations + cv2, seeded once."""
     import albumentations as A
 
-    shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     pre = A.Compose([A.SmallestMaxSize(max_size=384), A.CenterCrop(height=384, width=384)])
     aug = A.Compose(
@@ -133,6 +165,7 @@ def run_hand_loop(corpus: Path, out: Path, copies: int) -> float:
         ],
         seed=0,
     )
+    cpu = _cpu_self_and_children()
     started = time.perf_counter()
     for path in sorted(corpus.iterdir()):
         img = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
@@ -147,7 +180,7 @@ def run_hand_loop(corpus: Path, out: Path, copies: int) -> float:
                 cv2.cvtColor(res, cv2.COLOR_RGB2BGR),
                 [cv2.IMWRITE_JPEG_QUALITY, QUALITY],
             )
-    return time.perf_counter() - started
+    return time.perf_counter() - started, _cpu_self_and_children() - cpu
 
 
 def time_preview(repeat: int) -> tuple[float, float, str]:
@@ -173,11 +206,6 @@ def time_preview(repeat: int) -> tuple[float, float, str]:
     return times[0], min(times), sizes
 
 
-def best_of(n: int, fn, *args):  # type: ignore[no-untyped-def]
-    times = [fn(*args) for _ in range(n)]
-    return min(t if isinstance(t, float) else t[0] for t in times), times[-1]
-
-
 def machine() -> str:
     cpu = "unknown CPU"
     try:
@@ -192,12 +220,24 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {system}"
 
 
+def _row(name: str, times: list[float], cpus: list[float], outputs: int) -> str:
+    best = min(times)
+    return (
+        f"| {name} | {best:.2f} | {statistics.median(times):.2f} | {outputs / best:.0f} | "
+        f"{statistics.median(cpus):.1f} |"
+    )
+
+
 def main() -> None:
+    if len(sys.argv) == 6 and sys.argv[1] in ("--floor", "--hand"):  # one baseline loop, in its own process
+        loop = floor_loop if sys.argv[1] == "--floor" else hand_loop
+        print(json.dumps(loop(Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=800, help="corpus size for (a) and (b)")
+    parser.add_argument("--images", type=int, default=2000, help="corpus size for (a) and (b)")
     parser.add_argument("--copies", type=int, default=4)
-    parser.add_argument("--large", type=int, default=4000, help="corpus size for the memory run")
-    parser.add_argument("--repeat", type=int, default=3, help="best of N timings")
+    parser.add_argument("--large", type=int, default=6000, help="corpus size for the memory run")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; each round times all four runs")
     parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
     args = parser.parse_args()
     workers = os.cpu_count() or 1
@@ -205,29 +245,29 @@ def main() -> None:
     WORK.mkdir(exist_ok=True)
     corpus = build_corpus(args.images)
     outputs = args.images * (args.copies + 1)
+    empty = EMPTY_RECIPE.format(copies=args.copies, quality=QUALITY)
+    real = REAL_RECIPE.format(copies=args.copies, quality=QUALITY)
 
-    # The floor's pools fork this process: measure them before anything here runs OpenCV's thread pool
-    # (the hand loop does), or a forked child can deadlock.
-    floor_t = min(run_floor(corpus, WORK / "floor", workers, args.copies) for _ in range(args.repeat))
-    floor_one = min(run_floor(corpus, WORK / "floor", 1, args.copies) for _ in range(args.repeat))
-    empty_runs = [
-        run_augcli(EMPTY_RECIPE.format(copies=args.copies, quality=QUALITY), corpus, WORK / "a", workers)
-        for _ in range(args.repeat)
-    ]
-    empty_t = min(t for t, _ in empty_runs)
-    hand_t = min(run_hand_loop(corpus, WORK / "hand", args.copies) for _ in range(args.repeat))
-    real_runs = [
-        run_augcli(REAL_RECIPE.format(copies=args.copies, quality=QUALITY), corpus, WORK / "b", workers)
-        for _ in range(args.repeat)
-    ]
-    real_t = min(t for t, _ in real_runs)
+    # Rounds, not blocks: this VM's speed drifts over minutes (disk writeback, neighbours), and
+    # timing all four runs in each round keeps that drift out of the ratios.
+    times: dict[str, list[float]] = {"floor": [], "empty": [], "hand": [], "real": []}
+    cpus: dict[str, list[float]] = {k: [] for k in times}
+    summary: dict = {}
+    for _ in range(args.repeat):
+        for key in times:
+            if key in ("floor", "hand"):
+                seconds, cpu = _in_child(key, corpus, WORK / key, workers if key == "floor" else 1, args.copies)
+            else:
+                seconds, cpu, summary = run_augcli(empty if key == "empty" else real, corpus, WORK / key, workers)
+            times[key].append(seconds)
+            cpus[key].append(cpu)
+    floor_one, _ = _in_child("floor", corpus, WORK / "floor", 1, args.copies)
+    small = summary.get("peak_worker_rss_mb")
 
-    small = real_runs[-1][1].get("peak_worker_rss_mb")
     large_corpus = build_corpus(args.large)
-    large_t, large_summary = run_augcli(
-        REAL_RECIPE.format(copies=args.copies, quality=QUALITY), large_corpus, WORK / "large", workers
-    )
+    large_t, _, large_summary = run_augcli(real, large_corpus, WORK / "large", workers)
     large = large_summary.get("peak_worker_rss_mb")
+    shutil.rmtree(WORK / "large", ignore_errors=True)
 
     tiny = build_corpus(1)
     startup = min(
@@ -235,43 +275,44 @@ def main() -> None:
         for _ in range(args.repeat)
     )
     preview_first, preview_best, preview_sizes = time_preview(args.repeat)
-    rows = [
-        (f"(a) floor: decode+encode loop, {workers} procs", floor_t, outputs),
-        ("(a) augcli run, empty augment", empty_t, outputs),
-        ("(b) hand loop: albumentations+cv2, 1 proc", hand_t, outputs),
-        ("(b) augcli run, real recipe", real_t, outputs),
-    ]
-    ratio_a = floor_t / empty_t
-    ratio_b = hand_t / real_t
+
+    ratio_a = min(times["floor"]) / min(times["empty"])
+    ratio_b = min(times["hand"]) / min(times["real"])
+    rounds_a = [f / e for f, e in zip(times["floor"], times["empty"], strict=True)]
+    rounds_b = [h / r for h, r in zip(times["hand"], times["real"], strict=True)]
     today = dt.date.today().isoformat()
     lines = [
         "# Benchmark results",
         "",
         f"Written by `make bench` (benchmarks/bench.py) on {today}.",
         f"Machine: {machine()}.",
-        f"Corpus: {args.images} real photos (shared/data/natural cycled, JPEG), {args.copies} copies each plus the "
-        f"original = {outputs} outputs per run, JPEG quality {QUALITY}, {workers} workers; best of {args.repeat}. "
-        "augcli timings are of the whole `augcli run` command (process start, imports, pool start included).",
+        f"Corpus: {args.images} real photos (shared/data/natural cycled, 0.2-1.4 MP JPEGs), {args.copies} copies "
+        f"each plus the original = {outputs} outputs per run, JPEG quality {QUALITY}, {workers} workers. "
+        f"{args.repeat} rounds, each timing all four runs in turn (the output folder emptied and synced "
+        "before each). augcli times are of the whole `augcli run` command: process start, imports, "
+        "recipe check, pool start. The loops run in their own process and time the loop alone.",
         "",
-        "| run | seconds | outputs/s |",
-        "| --- | ---: | ---: |",
-        *[f"| {name} | {t:.2f} | {n / t:.1f} |" for name, t, n in rows],
+        "| run | best s | median s | outputs/s (best) | CPU s (median) |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        _row(f"(a) floor: decode+encode loop, {workers} procs", times["floor"], cpus["floor"], outputs),
+        _row("(a) augcli run, empty augment", times["empty"], cpus["empty"], outputs),
+        _row("(b) hand loop: albumentations+cv2, 1 proc", times["hand"], cpus["hand"], outputs),
+        _row("(b) augcli run, real recipe", times["real"], cpus["real"], outputs),
         "",
-        f"- (a) augcli with an empty augment runs at **{ratio_a:.2f}x** the floor's throughput (target >= 0.9x).",
-        f"- (b) augcli with a real recipe runs at **{ratio_b:.2f}x** the hand-written loop (target >= 1.8x).",
+        f"- (a) augcli with an empty augment runs at **{ratio_a:.2f}x** the floor's throughput (best against "
+        f"best; per round {', '.join(f'{r:.2f}' for r in rounds_a)}). Target >= 0.9x.",
+        f"- (b) augcli with a real recipe runs at **{ratio_b:.2f}x** the hand-written loop (per round "
+        f"{', '.join(f'{r:.2f}' for r in rounds_b)}). Target >= 1.8x.",
+        f"- Fixed cost: `augcli run` on a single image (2 outputs) takes {startup:.2f} s, best of {args.repeat} "
+        "(interpreter start, importing Albumentations with SciPy, checking the recipe, starting the worker "
+        f"pool); that is {startup / min(times['empty']):.0%} of the empty-augment run above.",
+        f"- The floor on 1 process took {floor_one:.2f} s, {floor_one / min(times['floor']):.2f}x its "
+        f"{workers}-process time.",
         f"- Peak memory per worker: {small} MB on {args.images} images, {large} MB on {args.large} images "
         f"({args.large * (args.copies + 1)} outputs in {large_t:.1f} s): flat, since workers stream paths, not pixels.",
-        f"- Where (a) goes: `augcli run` on a single image (2 outputs) takes {startup:.2f} s (process start, importing "
-        "Albumentations, which pulls in SciPy, validating the recipe, starting the worker pool); per output augcli "
-        "also pays an RGB->BGR conversion before each JPEG encode, a temp-file rename and its records. The floor "
-        f"on 1 process took {floor_one:.2f} s ({floor_one / floor_t:.2f}x its 2-process time): each run writes "
-        "hundreds of MB, and on this VM file-writing runs vary by 20% or more between repeats.",
         f"- `augcli preview` of the fundus preset, 4 images ({preview_sizes} fundus photos) x 8 copies, imports "
         f"and recipe loading excluded: {preview_first:.2f} s first call, {preview_best:.2f} s best of {args.repeat} "
         "(target < 3 s).",
-        "",
-        f"Median of the augcli runs: (a) {statistics.median(t for t, _ in empty_runs):.2f} s, "
-        f"(b) {statistics.median(t for t, _ in real_runs):.2f} s."
         "",
     ]
     text = "\n".join(lines)

@@ -251,6 +251,9 @@ def test_odd_files_are_reported_and_the_rest_written(tmp_path: Path) -> None:
     assert "ignored 1 non-image files: README.txt" in result.output
     summary = json.loads((out / "run.json").read_text())
     assert {f["source"] for f in summary["failures"]} == failed
+    import albumentations
+
+    assert summary["versions"]["albumentations"] == albumentations.__version__
     assert (out / "café photo ü__aug003.jpg").is_file()
     gray = read_image(out / "gray__aug001.png")
     assert gray.pixels.ndim == 2
