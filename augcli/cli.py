@@ -250,7 +250,15 @@ def run(
     """Augment a dataset: train split gets preprocess + augment; val/test get preprocess only."""
     from augcli import executor
 
-    if workers != 1 and not dry_run:
+    fork = _COMMAND_PROCESS and sys.platform.startswith("linux")
+    if fork:
+        import cv2
+
+        # Before any OpenCV op: with one thread OpenCV never starts its thread pool, so workers can
+        # fork from this process (instant, with Albumentations already imported) without inheriting
+        # a pool's locks. One thread is also faster for a run's small images: an idle pool spins.
+        cv2.setNumThreads(1)
+    elif workers != 1 and not dry_run:
         executor.prestart()  # the worker server imports albumentations while this process does
     from augcli.errors import UsageError
     from augcli.runner import RunOptions, parse_shard, run_dataset
@@ -283,7 +291,13 @@ def run(
             bar = tqdm(total=total, unit="img", desc=loaded.name, file=sys.stderr, dynamic_ncols=True)
 
     try:
-        report = run_dataset(loaded, options, progress=lambda n: bar.update(n) if bar else None, on_start=on_start)
+        report = run_dataset(
+            loaded,
+            options,
+            progress=lambda n: bar.update(n) if bar else None,
+            on_start=on_start,
+            fork_workers=fork,
+        )
     finally:
         if bar is not None:
             bar.close()
@@ -500,7 +514,14 @@ def export(
     return int(ExitCode.OK)
 
 
+# True when this process is the `augcli` command (its entry point ran), not a library or test caller
+# that may already have run OpenCV with threads: only then may `run` fork its workers.
+_COMMAND_PROCESS = False
+
+
 def main() -> None:
+    global _COMMAND_PROCESS
+    _COMMAND_PROCESS = True
     app()
 
 

@@ -1,10 +1,12 @@
 """Where work runs: in-process, or a local process pool. A distributed engine can sit beside these.
 
-Pool workers fork from a forkserver, a clean process that imports augcli (and albumentations,
-~1.3 s) once; `prestart()` launches it at the very start of a command, so that import overlaps the
-parent's own. Forking the parent directly would be faster still, but a parent that has run an
-OpenCV op (a test suite, a notebook, preview then run) holds OpenCV's thread pool, and a child
-forked from it can deadlock.
+Pool workers fork from the calling process when it says that is safe (`fork=True`): the `augcli`
+command itself, which limits OpenCV to one thread before any OpenCV op, so no OpenCV thread pool
+exists to be copied half-locked into a child. The workers start at once with everything the
+parent imported (Albumentations: a second or more). Any other caller (a test suite, a notebook
+that ran OpenCV, preview then run) gets workers from a forkserver, a clean process that imports
+augcli and albumentations once; `prestart()` launches it early so that import overlaps the
+caller's own.
 
 The pool is augcli's own, not `multiprocessing.Pool`: that one's worker-handler thread wakes on
 every result and polls each worker (a few hundred microseconds apiece under the forkserver), so
@@ -100,14 +102,15 @@ def _describe(exc: BaseException) -> str:
 class PoolExecutor:
     """A local process pool; items are small (paths), results are small (records)."""
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, *, fork: bool = False):
         self.workers = workers
+        self.fork = fork and sys.platform.startswith("linux")
         self._procs: list[Any] = []
 
     def run(
         self, fn: Callable[[Any], Any], init: Callable[..., None], initargs: tuple[Any, ...], items: Iterable[Any]
     ) -> Iterator[Any]:
-        ctx = _context()
+        ctx = mp.get_context("fork") if self.fork else _context()
         tasks, results = ctx.SimpleQueue(), ctx.SimpleQueue()
         self._procs = [
             ctx.Process(target=_worker, args=(tasks, results, fn, init, initargs), daemon=True)
@@ -173,5 +176,7 @@ class PoolExecutor:
         self._procs = []
 
 
-def local_executor(workers: int) -> Executor:
-    return InProcessExecutor() if workers <= 1 else PoolExecutor(workers)
+def local_executor(workers: int, *, fork: bool = False) -> Executor:
+    """In-process for one worker, else a pool; `fork=True` only from a process that has never run an
+    OpenCV op with more than one thread (see the module docstring)."""
+    return InProcessExecutor() if workers <= 1 else PoolExecutor(workers, fork=fork)

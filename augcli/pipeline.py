@@ -33,9 +33,28 @@ def build_steps(specs: list[TransformSpec]) -> list[Any]:
 
 
 def build_compose(specs: list[TransformSpec], **compose_kwargs: Any) -> Any:
+    """An Albumentations Compose of the steps; for no steps, the `Identity` (no Albumentations import)."""
+    if not specs:
+        return Identity()
     import albumentations as A
 
     return A.Compose(build_steps(specs), save_applied_params=True, strict=True, **compose_kwargs)
+
+
+class Identity:
+    """An empty pipeline, standing in for an empty Compose: it returns its inputs. A run whose recipe
+    has no steps (a label-format conversion, resizing nothing) never imports Albumentations, a second
+    of every worker's start."""
+
+    def __init__(self) -> None:
+        self.transforms: tuple[Any, ...] = ()
+        self.processors: dict[str, Any] = {}
+
+    def __call__(self, **data: Any) -> dict[str, Any]:
+        return dict(data)
+
+    def set_random_state(self, *_generators: Any) -> None:
+        pass
 
 
 @dataclass

@@ -346,6 +346,7 @@ class RunReport:
     dry_run: bool = False
     ignored: list[str] = field(default_factory=list)
     peak_worker_rss_mb: float = 0.0
+    worker_cpu: dict[int, float] = field(default_factory=dict)  # CPU seconds per worker process id
     labels: str | None = None  # the label format found, described; None = classification folders
     label_counts: dict[str, int] = field(default_factory=dict)  # objects written, dropped, clipped, ...
 
@@ -550,7 +551,7 @@ def process_job(job: Job) -> dict[str, Any]:
             "content": content,
         }
     lines = [(r["output"], record_line(r)) for r in records]
-    return {"rel": sample.rel, "lines": lines, "failure": None, "content": content, "rss_mb": _peak_rss_mb()}
+    return {"rel": sample.rel, "lines": lines, "failure": None, "content": content, **_usage()}
 
 
 def _mix_record(state: _WorkerState, sample: Sample, rendered: Rendered) -> dict[str, Any]:
@@ -567,12 +568,22 @@ def _mix_record(state: _WorkerState, sample: Sample, rendered: Rendered) -> dict
     return {"mix": rendered.mix, "soft_label": {k: round(v, 6) for k, v in weights.items() if v}}
 
 
-def _peak_rss_mb() -> float:
-    """This process's peak resident memory (Linux reports KiB, macOS bytes)."""
+def _usage() -> dict[str, Any]:
+    """This process's peak resident memory (Linux reports KiB, macOS bytes) and CPU seconds so far."""
     import resource
 
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    rss = round(usage.ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10), 1)
+    return {"rss_mb": rss, "cpu": (os.getpid(), usage.ru_utime + usage.ru_stime)}
+
+
+def _cpu_seconds(worker_cpu: dict[int, float]) -> float:
+    """CPU time of the whole run: this process (imports and checks included) and every worker."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    own = usage.ru_utime + usage.ru_stime
+    return round(own + sum(cpu for pid, cpu in worker_cpu.items() if pid != os.getpid()), 2)
 
 
 def content_key(pixels: np.ndarray) -> str:
@@ -653,8 +664,12 @@ def run_dataset(
     progress: Callable[[int], None] | None = None,
     on_start: Callable[[int], None] | None = None,
     executor: Executor | None = None,
+    fork_workers: bool = False,
 ) -> RunReport:
-    """Augment a dataset as the recipe says; never raises for a bad image (it is in the report)."""
+    """Augment a dataset as the recipe says; never raises for a bad image (it is in the report).
+
+    `fork_workers=True` forks pool workers from this process (instant start, imports shared): only
+    for a process that has never run an OpenCV op with more than one thread (see augcli.executor)."""
     started = time.perf_counter()
     check_folders(options.input, options.output)
     dataset: Dataset = discover_dataset(options.input, options.layout, label_options(recipe).format)
@@ -706,7 +721,7 @@ def run_dataset(
     summary = _summary(recipe, options, report, status="running")
     write_run(options.output, options.shard, summary)
     workers = options.workers or os.cpu_count() or 1
-    executor = executor or local_executor(min(workers, max(1, len(jobs))))
+    executor = executor or local_executor(min(workers, max(1, len(jobs))), fork=fork_workers)
     if on_start:
         on_start(report.planned - report.skipped)
     writer.open()
@@ -720,6 +735,8 @@ def run_dataset(
             writer.add_lines(result["lines"])
             report.written += len(result["lines"])
             report.peak_worker_rss_mb = max(report.peak_worker_rss_mb, result.get("rss_mb", 0.0))
+            if "cpu" in result:
+                report.worker_cpu[result["cpu"][0]] = result["cpu"][1]
             if result["failure"]:
                 report.failures.append({"source": result["rel"], "reason": result["failure"]})
             if progress:
@@ -847,5 +864,6 @@ def _summary(recipe: Recipe, options: RunOptions, report: RunReport, *, status: 
         "leaks": report.leaks,
         "elapsed_s": round(report.elapsed, 3),
         "throughput_per_s": round(report.throughput, 2),
+        "cpu_s": _cpu_seconds(report.worker_cpu),
         "peak_worker_rss_mb": report.peak_worker_rss_mb,
     }

@@ -177,6 +177,20 @@ def _wait_for_lines(manifest: Path, n: int, proc: subprocess.Popen[bytes], timeo
     pytest.fail("run made no progress")
 
 
+def test_command_forks_workers_that_write_the_same_bytes(natural: Path, tmp_path: Path) -> None:
+    """The `augcli` command forks its workers from itself (the library path uses a forkserver):
+    the same files, byte for byte, and the same manifest as an in-process run."""
+    recipe = write_recipe(tmp_path)
+    one = tmp_path / "one"
+    assert run_cli(str(recipe), "-i", str(natural), "-o", str(one), "-w", "1").exit_code == 0
+    two = tmp_path / "two"
+    command = [sys.executable, "-m", "augcli.cli", "run", str(recipe), "-i", str(natural), "-o", str(two), "-w", "2"]
+    proc = subprocess.run([*command, "-q"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert tree_hashes(two) == tree_hashes(one)
+    assert (two / "manifest.jsonl").read_bytes() == (one / "manifest.jsonl").read_bytes()
+
+
 def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path: Path) -> None:
     src = _dataset_for_kill(tmp_path)
     recipe = write_recipe(tmp_path, extra="copies: 6\n".replace("copies: 6\n", ""))
