@@ -79,7 +79,7 @@ import os
 import struct
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -102,6 +102,7 @@ __all__ = [
     "image_size",
     "read_image",
     "read_index_mask",
+    "unchanged_copy",
     "write_image",
 ]
 
@@ -126,6 +127,19 @@ class DecodedImage:
     bit_depth: int
     exif_rotated: bool
     icc_profile: bytes | None
+    data: bytes | None = field(default=None, repr=False)  # the file's bytes, for an unchanged copy
+
+
+# Modes a reader gets back as they are; palette, CMYK, 1-bit and the like are normalised on write.
+_PLAIN_MODES = ("L", "LA", "RGB", "RGBA", "I;16")
+
+
+def unchanged_copy(format: str, source: DecodedImage) -> bytes | None:
+    """The source's own bytes, when writing them is exactly "the image, unchanged" in `format`:
+    same format, upright as stored (no EXIF turn to bake in), a plain mode. Otherwise None."""
+    if source.data is None or source.exif_rotated or source.mode not in _PLAIN_MODES:
+        return None
+    return source.data if _format_spec(format).name == source.format else None
 
 
 # --------------------------------------------------------------------------- decode
@@ -228,7 +242,7 @@ def _decode(im: Image.Image, data: bytes) -> DecodedImage:
     if orientation != 1:
         pixels = np.ascontiguousarray(_ORIENT[orientation](pixels))
     bit_depth = 16 if pixels.dtype == np.uint16 else 8
-    return DecodedImage(pixels, mode, fmt, bit_depth, orientation != 1, icc)
+    return DecodedImage(pixels, mode, fmt, bit_depth, orientation != 1, icc, data)
 
 
 def _decode_with_opencv(im: Image.Image, fmt: str, data: bytes, png: _PngInfo | None) -> np.ndarray | None:

@@ -372,9 +372,11 @@ class Preview:
     seed: int
 
 
-def as_written(recipe: Recipe, rel: str, pixels: np.ndarray, source: DecodedImage) -> np.ndarray:
+def as_written(
+    recipe: Recipe, rel: str, pixels: np.ndarray, source: DecodedImage, *, unchanged: bool = False
+) -> np.ndarray:
     """The pixels a reader gets back from the file `run` writes: the bytes of `encode_output`, decoded."""
-    data, _fmt = encode_output(recipe, rel, pixels, source)
+    data, _fmt = encode_output(recipe, rel, pixels, source, unchanged=unchanged)
     return decode_image(data, "<encoded output>").pixels
 
 
@@ -442,7 +444,7 @@ def _prepare(processor: Processor, recipe: Recipe, src: Source, labels: _Labels 
         image_labels = labels.read(src, decoded.pixels.shape[1], decoded.pixels.shape[0]) if labels else None
         pre = processor.preprocess(decoded, rel, image_labels)
         rendered = processor.original(pre)
-        pixels = as_written(recipe, rel, rendered.pixels, decoded)
+        pixels = as_written(recipe, rel, rendered.pixels, decoded, unchanged=rendered.unchanged)
     except Exception as exc:
         return Tile.failed("original", f"preprocess failed: {_short_error(exc)}", 0)
     words = ["original", f"{pixels.shape[1]}x{pixels.shape[0]}"]

@@ -39,7 +39,14 @@ from augcli.datasets.labels import (
 from augcli.datasets.support import summarize
 from augcli.errors import AugcliError, ExitCode, ImageReadError, UsageError
 from augcli.executor import Executor, local_executor
-from augcli.imageio import DecodedImage, atomic_write_bytes, atomic_write_text, encode_image, read_image
+from augcli.imageio import (
+    DecodedImage,
+    atomic_write_bytes,
+    atomic_write_text,
+    encode_image,
+    read_image,
+    unchanged_copy,
+)
 from augcli.manifest import (
     ManifestWriter,
     manifest_name,
@@ -94,6 +101,7 @@ class Rendered:
     applied: list[dict[str, Any]]
     labels: ImageLabels | None = None
     mix: dict[str, Any] | None = None  # {"mode", "partner", "lam"[, "box"]} when MixUp/CutMix fired
+    unchanged: bool = False  # the source's pixels as decoded: no preprocess step touched them
 
 
 @dataclass(frozen=True)
@@ -153,7 +161,8 @@ class Processor:
 
     def original(self, pre: dict[str, Any]) -> Rendered:
         applied = applied_summary(pre.get("applied_transforms", []))
-        return Rendered(0, _from_pipeline(pre), applied, pre.get("_labels"))
+        unchanged = not self.pipelines.preprocess.transforms
+        return Rendered(0, _from_pipeline(pre), applied, pre.get("_labels"), unchanged=unchanged)
 
     def copy(self, pre: dict[str, Any], rel: str, copy: int) -> Rendered:
         data = {k: v for k, v in pre.items() if k in ("image", "alpha")}
@@ -285,14 +294,19 @@ def _from_pipeline(out: dict[str, Any]) -> np.ndarray:
     return image
 
 
-def encode_output(recipe: Recipe, rel: str, pixels: np.ndarray, decoded: DecodedImage) -> tuple[bytes, str]:
+def encode_output(
+    recipe: Recipe, rel: str, pixels: np.ndarray, decoded: DecodedImage, *, unchanged: bool = False
+) -> tuple[bytes, str]:
     """The bytes `run` writes for rendered pixels, and their format; preview decodes the same bytes.
 
     The encoder fits pixels to the format (16 bits only in PNG/TIFF, alpha composited over white
-    in JPEG/BMP), so what a preview shows is what the file holds.
+    in JPEG/BMP), so what a preview shows is what the file holds. An `unchanged` original (no
+    preprocess) in its own format is the source file's bytes: re-encoding a JPEG would only lose
+    quality, and validation data must reach the model as it was.
     """
     fmt = output_format(recipe, rel)
-    return encode_image(pixels, fmt, recipe.quality, source=decoded), fmt
+    same = unchanged_copy(fmt, decoded) if unchanged else None
+    return (same if same is not None else encode_image(pixels, fmt, recipe.quality, source=decoded)), fmt
 
 
 # --------------------------------------------------------------------------- planning
@@ -516,7 +530,7 @@ def process_job(job: Job) -> dict[str, Any]:
             rendered = (
                 state.processor.original(pre) if plan.copy == 0 else state.processor.copy(pre, sample.rel, plan.copy)
             )
-            data, _fmt = encode_output(state.recipe, sample.rel, rendered.pixels, decoded)
+            data, _fmt = encode_output(state.recipe, sample.rel, rendered.pixels, decoded, unchanged=rendered.unchanged)
             pixels = rendered.pixels
             label_record = None
             if state.codec is not None and rendered.labels is not None:
@@ -538,6 +552,7 @@ def process_job(job: Job) -> dict[str, Any]:
                     "size": [int(pixels.shape[1]), int(pixels.shape[0])],
                     "bytes": nbytes,
                     "content": content,
+                    **({"unchanged": True} if data is decoded.data else {}),
                     **({"labels": label_record} if label_record is not None else {}),
                     **_mix_record(state, sample, rendered),
                 }

@@ -47,7 +47,7 @@ def dataset(tmp_path: Path) -> Path:
     return root
 
 
-def natural_recipe(tmp_path: Path, fmt: str) -> Path:
+def natural_recipe(tmp_path: Path, fmt: str, extra: str = "") -> Path:
     return write(
         tmp_path / f"natural_{fmt}.yaml",
         f"""\
@@ -58,7 +58,8 @@ def natural_recipe(tmp_path: Path, fmt: str) -> Path:
         copies: 2
         input: data
         output: {{path: out_{fmt}, format: {fmt}}}
-        """,
+        """
+        + extra,
     )
 
 
@@ -123,11 +124,12 @@ def test_sampling_is_seeded_and_shows_every_group_before_repeating() -> None:
 # --------------------------------------------------------------------------- identity with run
 
 
-@pytest.mark.parametrize("fmt", ["jpg", "png"])
+@pytest.mark.parametrize(("fmt", "extra"), [("jpg", ""), ("png", ""), ("jpg", "preprocess: []\n")])
 def test_tiles_are_the_files_run_writes_and_captions_match_the_manifest(
-    tmp_path: Path, dataset: Path, fmt: str
+    tmp_path: Path, dataset: Path, fmt: str, extra: str
 ) -> None:
-    recipe_path = natural_recipe(tmp_path, fmt)
+    """Also with no preprocess, where run writes each original as the source file's own bytes."""
+    recipe_path = natural_recipe(tmp_path, fmt, extra)
     done = runner.invoke(app, ["run", str(recipe_path), "--workers", "1", "--quiet"])
     assert done.exit_code == 0, done.output
     out = tmp_path / f"out_{fmt}"
@@ -151,6 +153,7 @@ def test_tiles_are_the_files_run_writes_and_captions_match_the_manifest(
             assert tile.pixels.dtype == on_disk.dtype and tile.pixels.shape == on_disk.shape
             assert np.array_equal(tile.pixels, on_disk), (rel, tile.copy)
             assert tile.applied == rec["transforms"]
+            assert rec.get("unchanged", False) == (extra != "" and tile.copy == 0)
             if tile.copy:
                 assert tile.caption == pv.caption(rec["transforms"])
             checked += 1

@@ -100,6 +100,47 @@ def test_split_layout_mirrored_and_val_never_augmented(natural: Path, tmp_path: 
     assert "train: " in result.output and "val: " in result.output
 
 
+NO_PREPROCESS = """\
+augcli: 1
+name: no-preprocess
+seed: 3
+copies: 2
+output: {{format: {fmt}, quality: 90}}
+augment:
+  - HorizontalFlip: {{p: 1.0}}
+"""
+
+
+def test_without_preprocess_originals_and_val_are_the_source_files_unchanged(natural: Path, tmp_path: Path) -> None:
+    """No preprocess: val/test and the kept originals are copied byte for byte (re-encoding a JPEG
+    would lose quality); a different output format, or an EXIF turn to bake in, re-encodes."""
+    shutil.copy(DATA / "hopper_orientation_6.jpg", natural / "train" / "person" / "turned.jpg")
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(NO_PREPROCESS.format(fmt="same"))
+    out = tmp_path / "out"
+    assert run_cli(str(recipe), "-i", str(natural), "-o", str(out), "-w", "1").exit_code == 0
+    records = {r["output"]: r for r in map(json.loads, (out / "manifest.jsonl").read_text().splitlines())}
+    for src in sorted(natural.rglob("*.jpg")):
+        rel = src.relative_to(natural).as_posix()
+        same = (out / rel).read_bytes() == src.read_bytes()
+        assert same == (src.name != "turned.jpg"), rel
+        assert records[rel].get("unchanged", False) == same
+        copy = out / rel.replace(".jpg", "__aug001.jpg")
+        assert not copy.is_file() or copy.read_bytes() != src.read_bytes()
+    turned = read_image(out / "train/person/turned.jpg")
+    assert (
+        not turned.exif_rotated
+        and turned.pixels.shape[:2] == read_image(natural / "train/person/turned.jpg").pixels.shape[:2]
+    )
+
+    recipe.write_text(NO_PREPROCESS.format(fmt="png"))
+    as_png = tmp_path / "png"
+    assert run_cli(str(recipe), "-i", str(natural), "-o", str(as_png), "-w", "1").exit_code == 0
+    val = read_image(as_png / "val/animal/squirrel.png")
+    assert val.format == "PNG"
+    assert np.array_equal(val.pixels, read_image(natural / "val/animal/squirrel.jpg").pixels)  # lossless: same pixels
+
+
 def test_same_bytes_whatever_workers_and_shards(natural: Path, tmp_path: Path) -> None:
     recipe = write_recipe(tmp_path, fmt="png")
     one, two = tmp_path / "w1", tmp_path / "w2"
