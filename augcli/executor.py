@@ -18,6 +18,7 @@ nothing between results, and turns a dead worker or a failed initializer into an
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import signal
 import sys
@@ -116,8 +117,16 @@ class PoolExecutor:
             ctx.Process(target=_worker, args=(tasks, results, fn, init, initargs), daemon=True)
             for _ in range(self.workers)
         ]
-        for proc in self._procs:
-            proc.start()
+        if self.fork:
+            # Objects made so far move to a generation the collector never visits: a worker's
+            # collections would otherwise write to their headers and copy every page they sit on.
+            gc.freeze()
+        try:
+            for proc in self._procs:
+                proc.start()
+        finally:
+            if self.fork:
+                gc.unfreeze()
         pending = iter(items)
         in_flight = 0
         finished = False

@@ -285,11 +285,11 @@ def main() -> None:
     hand_one, hand_one_cpu = _in_child("hand1", corpus, WORK / "hand", 1, args.copies)
     hand_split, hand_split_cpu = _in_child("hand1", corpus, WORK / "hand", workers, args.copies)
     kept_t = run_augcli(empty_kept, corpus, WORK / "empty", workers)[0]
-    small = summary.get("peak_worker_rss_mb")
+    small, small_private = summary.get("peak_worker_rss_mb"), summary.get("peak_worker_private_mb")
 
     large_corpus = build_corpus(args.large)
     large_t, _, large_summary = run_augcli(real, large_corpus, WORK / "large", workers)
-    large = large_summary.get("peak_worker_rss_mb")
+    large, large_private = large_summary.get("peak_worker_rss_mb"), large_summary.get("peak_worker_private_mb")
     shutil.rmtree(WORK / "large", ignore_errors=True)
 
     tiny = build_corpus(1)
@@ -346,8 +346,11 @@ def main() -> None:
         f"{workers}-process time.",
         f"- With the original kept (the default), the empty recipe writes each source file unchanged instead "
         f"of re-encoding it: {kept_t:.2f} s for the same {outputs} outputs.",
-        f"- Peak memory per worker: {small} MB on {args.images} images, {large} MB on {args.large} images "
-        f"({args.large * (args.copies + 1)} outputs in {large_t:.1f} s): flat, since workers stream paths, not pixels.",
+        f"- Peak memory per worker: {small_private} MB private ({small} MB resident) on {args.images} images, "
+        f"{large_private} MB private ({large} MB resident) on {args.large} images ({args.large * (args.copies + 1)} "
+        f"outputs in {large_t:.1f} s): flat, since workers stream paths, not pixels. Resident memory counts the "
+        "pages a forked worker shares with the main process (its imports and the run's plan); private memory is "
+        "what each worker adds.",
         f"- `augcli preview` of the fundus preset, 4 images ({preview_sizes} fundus photos) x 8 copies, imports "
         f"and recipe loading excluded: {preview_first:.2f} s first call, {preview_best:.2f} s best of {args.repeat} "
         "(target < 3 s).",

@@ -309,6 +309,9 @@ def test_odd_files_are_reported_and_the_rest_written(tmp_path: Path) -> None:
     import albumentations
 
     assert summary["versions"]["albumentations"] == albumentations.__version__
+    assert summary["cpu_s"] > 0 and summary["peak_worker_rss_mb"] > 0
+    if sys.platform.startswith("linux"):  # private memory comes from /proc
+        assert 0 < summary["peak_worker_private_mb"] < summary["peak_worker_rss_mb"]
     assert (out / "café photo ü__aug003.jpg").is_file()
     gray = read_image(out / "gray__aug001.png")
     assert gray.pixels.ndim == 2
