@@ -27,14 +27,16 @@ from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import wait
 from typing import Any, Protocol
 
-from augcli.errors import AugcliError
+from augcli.errors import AugcliError, ExitCode
 
 _PRELOAD = ["augcli._preload"]
 _IN_FLIGHT = 3  # tasks queued per worker: enough to never starve one, few enough to stop promptly
 
 
 class WorkerError(AugcliError):
-    """A worker process died or its setup failed: the run cannot continue."""
+    """A worker process died or its setup failed: the run cannot continue (what is done is kept)."""
+
+    exit_code = ExitCode.FAILURES
 
 
 class Executor(Protocol):
@@ -171,7 +173,7 @@ class PoolExecutor:
                 code = proc.exitcode
                 how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited ({code})"
                 hint = " (out of memory?)" if code == -signal.SIGKILL else ""
-                raise WorkerError(f"a worker process {how}{hint}; the outputs written so far are kept")
+                raise WorkerError(f"a worker process {how}{hint}")
 
     def terminate(self) -> None:
         for proc in self._procs:

@@ -38,7 +38,7 @@ from augcli.datasets.labels import (
 )
 from augcli.datasets.support import summarize
 from augcli.errors import AugcliError, ExitCode, ImageReadError, UsageError
-from augcli.executor import Executor, local_executor
+from augcli.executor import Executor, WorkerError, local_executor
 from augcli.imageio import (
     DecodedImage,
     atomic_write_bytes,
@@ -787,6 +787,14 @@ def run_dataset(
         write_run(options.output, options.shard, _summary(recipe, options, report, status="interrupted"))
         raise RunInterrupted(
             f"interrupted after {report.written} outputs; run again to resume", options.output
+        ) from None
+    except WorkerError as exc:  # a worker killed (out of memory?) or crashed: keep what is done, say so
+        executor.terminate()
+        writer.close()
+        report.elapsed = time.perf_counter() - started
+        write_run(options.output, options.shard, _summary(recipe, options, report, status="failed"))
+        raise WorkerError(
+            f"{exc.message}; {report.written} outputs are complete, run again to resume", options.output
         ) from None
     writer.finish()
     final_records = writer.records()

@@ -187,11 +187,11 @@ def test_resume_skips_finished_outputs(natural: Path, tmp_path: Path) -> None:
     assert tree_hashes(out) == full
 
 
-def _dataset_for_kill(tmp_path: Path) -> Path:
+def _dataset_for_kill(tmp_path: Path, n: int = 24) -> Path:
     src = tmp_path / "big"
     src.mkdir()
     photos = sorted(NATURAL.rglob("*.jpg"))
-    for i in range(24):
+    for i in range(n):
         shutil.copy(photos[i % len(photos)], src / f"img{i:02d}.jpg")
     return src
 
@@ -230,6 +230,31 @@ def test_command_forks_workers_that_write_the_same_bytes(natural: Path, tmp_path
     assert proc.returncode == 0, proc.stderr
     assert tree_hashes(two) == tree_hashes(one)
     assert (two / "manifest.jsonl").read_bytes() == (one / "manifest.jsonl").read_bytes()
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds the workers through /proc")
+def test_killed_worker_fails_the_run_cleanly_and_resume_completes_it(tmp_path: Path) -> None:
+    """A worker killed mid-run (what the OOM killer does) ends the run with exit 1 and a reason,
+    never a hang; what was written is kept and a second run completes it, byte for byte."""
+    src = _dataset_for_kill(tmp_path, n=80)
+    recipe = write_recipe(tmp_path)
+    clean = tmp_path / "clean"
+    assert run_cli(str(recipe), "-i", str(src), "-o", str(clean), "-w", "2").exit_code == 0
+    out = tmp_path / "out"
+    proc = _spawn(["run", str(recipe), "-i", str(src), "-o", str(out), "-w", "2", "-q"])
+    _wait_for_lines(out / "manifest.jsonl", 10, proc)
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    assert children, "the run has no worker processes"
+    os.kill(int(children[0]), signal.SIGKILL)
+    _stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 1, stderr
+    assert "a worker process was killed by signal 9 (out of memory?)" in stderr.decode()
+    assert "run again to resume" in stderr.decode()
+    assert json.loads((out / "run.json").read_text())["status"] == "failed"
+    result = run_cli(str(recipe), "-i", str(src), "-o", str(out), "-w", "2")
+    assert result.exit_code == 0, result.output
+    assert tree_hashes(out) == tree_hashes(clean)
+    assert (out / "manifest.jsonl").read_bytes() == (clean / "manifest.jsonl").read_bytes()
 
 
 def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path: Path) -> None:
