@@ -780,21 +780,18 @@ def run_dataset(
                 report.failures.append({"source": result["rel"], "reason": result["failure"]})
             if progress:
                 progress(len(result["lines"]) + (1 if result["failure"] else 0))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, WorkerError) as exc:
+        # Ctrl-C, or a worker killed (out of memory?) or crashed: stop, keep what is done, say so.
         executor.terminate()
         writer.close()
         report.elapsed = time.perf_counter() - started
-        write_run(options.output, options.shard, _summary(recipe, options, report, status="interrupted"))
+        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        write_run(options.output, options.shard, _summary(recipe, options, report, status=status))
+        if isinstance(exc, WorkerError):
+            message = f"{exc.message}; {report.written} outputs are complete, run again to resume"
+            raise WorkerError(message, options.output) from None
         raise RunInterrupted(
             f"interrupted after {report.written} outputs; run again to resume", options.output
-        ) from None
-    except WorkerError as exc:  # a worker killed (out of memory?) or crashed: keep what is done, say so
-        executor.terminate()
-        writer.close()
-        report.elapsed = time.perf_counter() - started
-        write_run(options.output, options.shard, _summary(recipe, options, report, status="failed"))
-        raise WorkerError(
-            f"{exc.message}; {report.written} outputs are complete, run again to resume", options.output
         ) from None
     writer.finish()
     final_records = writer.records()

@@ -413,9 +413,16 @@ class _AutoAugmentBase(DualTransform):
 
     _targets = (Targets.IMAGE, Targets.MASK, Targets.BBOXES, Targets.KEYPOINTS)
 
-    interpolation: int
-    fill: Fill
-    fill_mask: Fill
+    class InitSchema(BaseTransformInitSchema):
+        interpolation: InterpolationType
+        fill: Fill
+        fill_mask: Fill
+
+    def __init__(self, interpolation: int, fill: Fill, fill_mask: Fill, p: float):
+        super().__init__(p=p)
+        self.interpolation = interpolation
+        self.fill = fill
+        self.fill_mask = fill_mask
 
     def apply(self, img: np.ndarray, ops: Ops, **params: Any) -> np.ndarray:
         for op, magnitude in ops:
@@ -469,13 +476,10 @@ class RandAugment(_AutoAugmentBase):
 
     """
 
-    class InitSchema(BaseTransformInitSchema):
+    class InitSchema(_AutoAugmentBase.InitSchema):
         num_ops: int = Field(ge=0)
         magnitude: int = Field(ge=0)
         num_magnitude_bins: int = Field(ge=2)
-        interpolation: InterpolationType
-        fill: Fill
-        fill_mask: Fill
 
         @model_validator(mode="after")
         def _magnitude_in_bins(self) -> Self:
@@ -495,13 +499,10 @@ class RandAugment(_AutoAugmentBase):
         fill_mask: Fill = 0,
         p: float = 1.0,
     ):
-        super().__init__(p=p)
+        super().__init__(interpolation, fill, fill_mask, p)
         self.num_ops = num_ops
         self.magnitude = magnitude
         self.num_magnitude_bins = num_magnitude_bins
-        self.interpolation = interpolation
-        self.fill = fill
-        self.fill_mask = fill_mask
 
     def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         height, width = params["shape"][:2]
@@ -540,11 +541,8 @@ class TrivialAugmentWide(_AutoAugmentBase):
 
     """
 
-    class InitSchema(BaseTransformInitSchema):
+    class InitSchema(_AutoAugmentBase.InitSchema):
         num_magnitude_bins: int = Field(ge=2)
-        interpolation: InterpolationType
-        fill: Fill
-        fill_mask: Fill
 
     def __init__(
         self,
@@ -554,11 +552,8 @@ class TrivialAugmentWide(_AutoAugmentBase):
         fill_mask: Fill = 0,
         p: float = 1.0,
     ):
-        super().__init__(p=p)
+        super().__init__(interpolation, fill, fill_mask, p)
         self.num_magnitude_bins = num_magnitude_bins
-        self.interpolation = interpolation
-        self.fill = fill
-        self.fill_mask = fill_mask
 
     def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         height, width = params["shape"][:2]
@@ -596,11 +591,8 @@ class AutoAugment(_AutoAugmentBase):
 
     """
 
-    class InitSchema(BaseTransformInitSchema):
+    class InitSchema(_AutoAugmentBase.InitSchema):
         policy: Literal["imagenet", "cifar10", "svhn"]
-        interpolation: InterpolationType
-        fill: Fill
-        fill_mask: Fill
 
     def __init__(
         self,
@@ -610,11 +602,8 @@ class AutoAugment(_AutoAugmentBase):
         fill_mask: Fill = 0,
         p: float = 1.0,
     ):
-        super().__init__(p=p)
+        super().__init__(interpolation, fill, fill_mask, p)
         self.policy = policy
-        self.interpolation = interpolation
-        self.fill = fill
-        self.fill_mask = fill_mask
 
     def get_params_dependent_on_data(self, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         height, width = params["shape"][:2]
