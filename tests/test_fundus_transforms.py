@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import random
 from collections.abc import Callable
 from pathlib import Path
 from statistics import NormalDist
@@ -14,6 +13,7 @@ import albumentations as A
 import cv2
 import numpy as np
 import pytest
+from helpers import seeded
 
 from augcli.transforms.fundus import FundusCrop, RandomCentralCrop, SaturationScale, scale_saturation
 
@@ -40,12 +40,6 @@ def retina_small(retina: np.ndarray) -> np.ndarray:
 def strictly(cls: Callable[..., T], **kwargs: Any) -> T:
     """Build a transform the way augcli's pipeline does: a misspelled argument is an error."""
     return cls(**kwargs, strict=True)
-
-
-def seeded(transform: Any, seed: int) -> Any:
-    """Give a transform or Compose its own stream, the way augcli does for each output."""
-    transform.set_random_state(np.random.default_rng(seed), random.Random(seed))
-    return transform
 
 
 def disc_bbox(img: np.ndarray, level: float = 20) -> tuple[int, int, int, int]:

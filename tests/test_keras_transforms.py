@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import random
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import albumentations as A
 import cv2
 import numpy as np
 import pytest
+from helpers import seeded
 from PIL import Image, ImageEnhance
 from scipy import ndimage
 
@@ -32,17 +32,6 @@ def cat() -> np.ndarray:
 @pytest.fixture(scope="module")
 def square(cat: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(cat[:, 16:80])
-
-
-@pytest.fixture(scope="module")
-def camera() -> np.ndarray:
-    img = cv2.imread(str(DATA / "camera.png"), cv2.IMREAD_GRAYSCALE)
-    return cv2.resize(img, (64, 64), interpolation=cv2.INTER_AREA)
-
-
-def seeded(transform: Any, seed: int) -> Any:
-    transform.set_random_state(np.random.default_rng(seed), random.Random(seed))
-    return transform
 
 
 def warp(img: np.ndarray, **kwargs: Any) -> np.ndarray:
@@ -220,7 +209,7 @@ def test_rescale_gives_float32(cat: np.ndarray) -> None:
 # ---- pipeline contracts ----------------------------------------------------------------------------------
 
 
-def test_grayscale_and_float_images(camera: np.ndarray, cat: np.ndarray) -> None:
+def test_grayscale_and_float_images(camera64: np.ndarray, cat: np.ndarray) -> None:
     compose = A.Compose(
         [
             KerasAffine(rotation_range=20, zoom_range=0.1, fill_mode="reflect"),
@@ -229,8 +218,8 @@ def test_grayscale_and_float_images(camera: np.ndarray, cat: np.ndarray) -> None
         ],
         strict=True,
     )
-    gray = seeded(compose, 3)(image=camera)["image"]
-    assert gray.shape == camera.shape and gray.dtype == np.uint8
+    gray = seeded(compose, 3)(image=camera64)["image"]
+    assert gray.shape == camera64.shape and gray.dtype == np.uint8
     rgb = seeded(compose, 3)(image=cat.astype(np.float32) / 255)["image"]
     assert rgb.dtype == np.float32 and rgb.min() >= 0 and rgb.max() <= 1
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import pickle
 import shutil
@@ -13,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 import yaml
+from helpers import tree_hashes
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -58,11 +58,7 @@ def manifest(out: Path) -> list[dict]:
 
 
 def label_hashes(out: Path) -> dict[str, str]:
-    return {
-        p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(out.rglob("*"))
-        if p.is_file() and p.suffix in (".xml", ".json", ".txt", ".yaml", ".png") and not p.name.startswith("run")
-    }
+    return tree_hashes(out, skip=("run",), suffixes=(".xml", ".json", ".txt", ".yaml", ".png"))
 
 
 # --------------------------------------------------------------------------- the alignment test

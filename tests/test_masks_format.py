@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from helpers import tree_hashes
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -204,15 +204,9 @@ def test_dry_run_names_the_format_and_the_others_win(tmp_path: Path) -> None:
 def test_one_and_two_workers_write_identical_files(tmp_path: Path, make: Callable[[Path], Path]) -> None:
     src = make(tmp_path / "src")
 
-    def hashes(out: Path) -> dict[str, str]:
-        return {
-            p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(out.rglob("*.png"))
-        }
-
     run(tmp_path, src, tmp_path / "one", "--workers", "1", copies=3)
     run(tmp_path, src, tmp_path / "two", "--workers", "2", copies=3)
-    one, two = hashes(tmp_path / "one"), hashes(tmp_path / "two")
+    one, two = png_hashes(tmp_path / "one"), png_hashes(tmp_path / "two")
     assert one == two and any(k.startswith("masks/") for k in one)
 
 
@@ -227,3 +221,7 @@ def test_converting_generic_masks_is_refused_not_silently_dropped(tmp_path: Path
     result = runner.invoke(app, ["run", str(recipe), "-i", str(data), "-o", str(tmp_path / "o"), "--to", "coco"])
     assert result.exit_code == 2
     assert "generic masks have no objects to convert" in result.output
+
+
+def png_hashes(out: Path) -> dict[str, str]:
+    return tree_hashes(out, skip=(), suffixes=(".png",))

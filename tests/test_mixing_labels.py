@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import tree_hashes
 from typer.testing import CliRunner
 
 from augcli.cli import app
@@ -147,14 +147,7 @@ def test_mixing_labels_is_deterministic_across_workers(mixed: tuple[str, Path], 
     fmt, out = mixed
     two = _run(tmp_path, fmt, "two", workers="2")
 
-    def digest(folder: Path) -> dict[str, str]:
-        return {
-            p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in folder.rglob("*")
-            if p.is_file() and not p.name.startswith("run")
-        }
-
-    assert digest(out) == digest(two)
+    assert tree_hashes(out, skip=("run",)) == tree_hashes(two, skip=("run",))
 
 
 def test_mixing_segmentation_masks_is_refused(tmp_path: Path) -> None:

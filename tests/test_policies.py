@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import random
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import albumentations as A
 import cv2
 import numpy as np
 import pytest
+from helpers import seeded
 from PIL import Image, ImageEnhance, ImageOps
 
 from augcli.transforms.policies import (
@@ -40,18 +40,6 @@ def cat() -> np.ndarray:
     """chelsea.png at 96x64, RGB."""
     img = cv2.cvtColor(cv2.imread(str(DATA / "chelsea.png")), cv2.COLOR_BGR2RGB)
     return cv2.resize(img, (96, 64), interpolation=cv2.INTER_AREA)
-
-
-@pytest.fixture(scope="module")
-def camera() -> np.ndarray:
-    """camera.png at 64x64, grayscale HxW."""
-    img = cv2.imread(str(DATA / "camera.png"), cv2.IMREAD_GRAYSCALE)
-    return cv2.resize(img, (64, 64), interpolation=cv2.INTER_AREA)
-
-
-def seeded(transform: Any, seed: int) -> Any:
-    transform.set_random_state(np.random.default_rng(seed), random.Random(seed))
-    return transform
 
 
 def applied_ops(transform: Any, img: np.ndarray, seed: int) -> tuple[np.ndarray, dict[str, Any]]:
@@ -86,8 +74,8 @@ PIL_REFERENCES = {
     ],
 )  # fmt: skip
 @pytest.mark.parametrize("mode", ["RGB", "L"])
-def test_photometric_ops_match_pil(op: str, magnitude: float, mode: str, cat: np.ndarray, camera: np.ndarray) -> None:
-    img = cat if mode == "RGB" else camera
+def test_photometric_ops_match_pil(op: str, magnitude: float, mode: str, cat: np.ndarray, camera64: np.ndarray) -> None:
+    img = cat if mode == "RGB" else camera64
     img = (img // 2 + 40).astype(np.uint8)  # low contrast, so AutoContrast and Equalize have work to do
     expected = np.asarray(PIL_REFERENCES[op](Image.fromarray(img), magnitude))
     np.testing.assert_array_equal(apply_op(img, op, magnitude, cv2.INTER_NEAREST, 0), expected)
@@ -148,8 +136,8 @@ def test_solarize_inverts_at_and_above_the_threshold(cat: np.ndarray) -> None:
     np.testing.assert_array_equal(out[~high], cat[~high])
 
 
-def test_equalize_flattens_the_histogram(camera: np.ndarray) -> None:
-    dull = (camera // 4 + 100).astype(np.uint8)  # 64 grey levels squeezed into [100, 163]
+def test_equalize_flattens_the_histogram(camera64: np.ndarray) -> None:
+    dull = (camera64 // 4 + 100).astype(np.uint8)  # 64 grey levels squeezed into [100, 163]
     out = equalize(dull)
     assert out.min() < 10 and out.max() > 245
     cdf = np.cumsum(np.bincount(out.ravel(), minlength=256)) / out.size
@@ -396,18 +384,18 @@ def test_bboxes_pushed_out_of_the_frame_obey_min_visibility() -> None:
     assert min(shifts) < 5 < max(shifts)
 
 
-def test_grayscale_and_float_images_run_through_compose(cat: np.ndarray, camera: np.ndarray) -> None:
+def test_grayscale_and_float_images_run_through_compose(cat: np.ndarray, camera64: np.ndarray) -> None:
     for transform in (RandAugment(num_ops=4), TrivialAugmentWide(), AutoAugment(policy="svhn")):
         compose = A.Compose([transform], strict=True)
         for seed in range(5):
-            gray = seeded(compose, seed)(image=camera)["image"]
-            assert gray.shape == camera.shape and gray.dtype == np.uint8
+            gray = seeded(compose, seed)(image=camera64)["image"]
+            assert gray.shape == camera64.shape and gray.dtype == np.uint8
             rgb = seeded(compose, seed)(image=cat.astype(np.float32) / 255)["image"]
             assert rgb.dtype == np.float32 and rgb.min() >= 0 and rgb.max() <= 1
 
 
-def test_color_leaves_a_grey_image_alone(camera: np.ndarray) -> None:
-    np.testing.assert_array_equal(apply_op(camera, "Color", 0.9, cv2.INTER_NEAREST, 0), camera)
+def test_color_leaves_a_grey_image_alone(camera64: np.ndarray) -> None:
+    np.testing.assert_array_equal(apply_op(camera64, "Color", 0.9, cv2.INTER_NEAREST, 0), camera64)
 
 
 # ---- pipeline contracts ----------------------------------------------------------------------------------

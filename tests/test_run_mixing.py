@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import hashlib
 import io
 import json
 import shutil
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import tree_hashes
 from typer.testing import CliRunner
 
 from augcli.cli import app
@@ -115,20 +115,4 @@ def test_mixing_is_deterministic_across_workers(mixed_run: tuple[Path, Path, Pat
     result = runner.invoke(app, ["run", str(recipe), "-i", str(data), "-o", str(two), "-w", "2", "-q"])
     assert result.exit_code == 0, result.output
 
-    def digest(folder: Path) -> dict[str, str]:
-        return {
-            p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in folder.rglob("*")
-            if p.is_file() and not p.name.startswith("run")
-        }
-
-    assert digest(out) == digest(two)
-
-
-def test_mixing_segmentation_masks_is_refused(tmp_path: Path) -> None:
-    recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(RECIPE, encoding="utf-8")
-    voc_seg = ROOT / "tests" / "data" / "labels" / "voc_seg"
-    result = runner.invoke(app, ["run", str(recipe), "-i", str(voc_seg), "-o", str(tmp_path / "out"), "-q"])
-    assert result.exit_code == 2
-    assert "MixUp/CutMix of segmentation masks is not supported" in result.output
+    assert tree_hashes(out, skip=("run",)) == tree_hashes(two, skip=("run",))
