@@ -138,8 +138,9 @@ class PoolExecutor:
                 in_flight += 1
                 if in_flight >= _IN_FLIGHT * self.workers:
                     break
+            sentinels = {proc.sentinel: proc for proc in self._procs}
             while in_flight:
-                kind, payload = self._next_result(results)
+                kind, payload = _next_result(results, sentinels)
                 if kind != "ok":
                     what = "could not start" if kind == "init-failed" else "failed"
                     raise WorkerError(f"a worker process {what}: {payload}")
@@ -160,21 +161,6 @@ class PoolExecutor:
             tasks.close()
             results.close()
 
-    def _next_result(self, results: Any) -> tuple[str, Any]:
-        """The next result; a worker that exits without being asked to is an error, not a hang."""
-        sentinels = {proc.sentinel: proc for proc in self._procs}
-        while True:
-            ready = wait([results._reader, *sentinels])
-            if results._reader in ready:
-                return results.get()  # type: ignore[no-any-return]
-            for sentinel in ready:
-                proc = sentinels[sentinel]
-                proc.join(timeout=1)
-                code = proc.exitcode
-                how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited ({code})"
-                hint = " (out of memory?)" if code == -signal.SIGKILL else ""
-                raise WorkerError(f"a worker process {how}{hint}")
-
     def terminate(self) -> None:
         for proc in self._procs:
             if proc.is_alive():
@@ -185,6 +171,21 @@ class PoolExecutor:
                 proc.kill()
                 proc.join()
         self._procs = []
+
+
+def _next_result(results: Any, sentinels: dict[Any, Any]) -> tuple[str, Any]:
+    """The next result; a worker that exits without being asked to is an error, not a hang."""
+    while True:
+        ready = wait([results._reader, *sentinels])
+        if results._reader in ready:
+            return results.get()  # type: ignore[no-any-return]
+        for sentinel in ready:
+            proc = sentinels[sentinel]
+            proc.join(timeout=1)
+            code = proc.exitcode
+            how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited ({code})"
+            hint = " (out of memory?)" if code == -signal.SIGKILL else ""
+            raise WorkerError(f"a worker process {how}{hint}")
 
 
 def local_executor(workers: int, *, fork: bool = False) -> Executor:

@@ -232,12 +232,7 @@ class Processor:
 
     def _run(self, compose: Any, seed: int, data: dict[str, Any], labels: ImageLabels | None) -> dict[str, Any]:
         labels = labels if labels is not None else ImageLabels()
-        if not compose.transforms:  # the identity (no preprocess, an empty augment): nothing to seed or call
-            out = dict(data)
-            if self.labels is not None:
-                out["_labels"] = labels
-            return out
-        if self.labels is None or "bboxes" not in compose.processors:  # no labels
+        if self.labels is None or "bboxes" not in compose.processors:  # no labels, or no steps (Identity)
             out = run_compose(compose, seed=seed, **data)
             if self.labels is not None:
                 out["_labels"] = labels
