@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: help install demo test lint golden bench clean
+.PHONY: help install demo test lint golden regression-golden bench clean
 
 help:  ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ lint: install  ## ruff (lint + format check) and mypy
 
 golden: install  ## regenerate the golden error messages of tests/recipes/broken (review the diff!)
 	$(BIN)/python tests/regen_golden.py
+
+regression-golden: install  ## re-record tests/regression/hashes.json (only when outputs are meant to change)
+	$(BIN)/python tests/regression/regen.py
 
 bench: install  ## run the benchmark and write benchmarks/RESULTS.md
 	$(BIN)/python -m compileall -q augcli  # bytecode cached, as after any first run
