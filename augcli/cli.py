@@ -208,7 +208,7 @@ def init(
     if path.exists() and not force:
         raise AugcliError("file exists; pass --force to overwrite it", path)
     text = init_recipe_text(preset, path)
-    from augcli.imageio import atomic_write_text
+    from augcli.store.local import atomic_write_text
 
     atomic_write_text(path, text)
     typer.echo(f"wrote {path} from preset '{preset}'; check it with: augcli validate-recipe {path}", err=True)
@@ -402,7 +402,8 @@ def _write_preview(result: Any, out: Path, html_dir: Path | None) -> None:
     """The only place preview output touches the disk; every file is written atomically."""
     import numpy as np
 
-    from augcli.imageio import atomic_write_bytes, atomic_write_text, write_image
+    from augcli.imageio import write_image
+    from augcli.store.local import atomic_write_bytes, atomic_write_text
 
     write_image(out, np.asarray(result.sheet), quality=92)
     if html_dir is not None and result.html is not None:
@@ -447,7 +448,7 @@ def stats(
     result = compute_stats(dataset, split=split, workers=n, sample=sample, layout=layout)
     data = json.dumps(result.to_json(), indent=2) + "\n"
     if out is not None:
-        from augcli.imageio import atomic_write_text
+        from augcli.store.local import atomic_write_text
 
         atomic_write_text(out, data)
     for rel, reason in result.unreadable:
@@ -503,7 +504,7 @@ def export(
     if out is None:
         typer.echo(text, nl=False)
     else:
-        from augcli.imageio import atomic_write_text
+        from augcli.store.local import atomic_write_text
 
         atomic_write_text(out, text)
         yaml_arg = ', data_format="yaml"' if data_format_for(out) == "yaml" else ""

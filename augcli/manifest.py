@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from augcli.imageio import atomic_write_text
+from augcli.store.local import atomic_write_text
 
 RUN_FILE = "run.json"
 

@@ -27,18 +27,10 @@ from augcli.datasets.folders import TRAIN
 from augcli.datasets.labels import ImageLabels, sanitize
 from augcli.datasets.support import summarize
 from augcli.errors import ImageReadError, UsageError
-from augcli.imageio import DecodedImage, decode_image, encode_image, read_image
+from augcli.imageio import DecodedImage, decode_image, encode_image, read_image, suffix_format
 from augcli.recipe import Recipe, TransformSpec, format_value
-from augcli.runner import (
-    SUFFIX_FORMAT,
-    Processor,
-    copies_per_sample,
-    encode_output,
-    label_options,
-    output_format,
-    partner_source,
-    recipe_mixes,
-)
+from augcli.render import Processor, encode_output, label_options, output_format, partner_source, recipe_mixes
+from augcli.runner import copies_per_sample
 
 DEFAULT_IMAGES = 4
 MAX_DEFAULT_COPIES = 8
@@ -400,7 +392,7 @@ def _display_name(path: Path) -> str:
 
 
 def _format_for(recipe: Recipe, rel: str) -> str | None:
-    if recipe.output_format == "same" and Path(rel).suffix.lower() not in SUFFIX_FORMAT:
+    if recipe.output_format == "same" and suffix_format(rel) is None:
         return None
     return output_format(recipe, rel)
 

@@ -15,15 +15,8 @@ from PIL import Image, ImageOps
 
 from augcli import imageio
 from augcli.errors import ImageReadError, ImageWriteError
-from augcli.imageio import (
-    DecodedImage,
-    atomic_write_bytes,
-    atomic_write_text,
-    encode_image,
-    image_size,
-    read_image,
-    write_image,
-)
+from augcli.imageio import DecodedImage, encode_image, image_size, read_image, write_image
+from augcli.store.local import atomic_write_bytes, atomic_write_text
 
 DATA = Path(__file__).parent / "data"
 

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from augcli.cli import app
 from augcli.imageio import read_image
 from augcli.recipe import load_recipe
-from augcli.runner import Processor
+from augcli.render import Processor
 
 ROOT = Path(__file__).resolve().parents[1]
 NATURAL = ROOT / "samples" / "natural"

@@ -20,7 +20,7 @@ import numpy as np
 from augcli.datasets.formats import LabelSet, is_image, split_of
 from augcli.datasets.labels import ImageLabels, LabelObject, flip_index, objects_record, polygon_area
 from augcli.errors import AugcliError, UsageError
-from augcli.imageio import atomic_write_text
+from augcli.store.local import atomic_write_text
 
 _REWRITTEN = {"id", "image_id", "bbox", "segmentation", "area", "keypoints", "num_keypoints"}
 

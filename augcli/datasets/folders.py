@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from augcli.errors import UsageError
+from augcli.imageio import IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"}
 SPLITS = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
 TRAIN = "train"
 Layout = Literal["auto", "flat", "classes", "splits", "split-classes"]

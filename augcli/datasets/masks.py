@@ -27,7 +27,8 @@ from typing import Any
 from augcli.datasets.folders import Dataset, Sample
 from augcli.datasets.formats import LabelSet, is_image, split_of
 from augcli.datasets.labels import ImageLabels, IndexMask, objects_record
-from augcli.imageio import atomic_write_bytes, encode_index_mask, read_index_mask
+from augcli.imageio import encode_index_mask, read_index_mask
+from augcli.store.local import atomic_write_bytes
 
 IMAGES, MASKS = "images", "masks"
 MASK_SUFFIXES = (".png", ".tif", ".tiff", ".bmp")  # preferred in this order when a stem has several

@@ -18,7 +18,8 @@ from augcli.datasets.folders import SPLITS, TRAIN, Sample
 from augcli.datasets.formats import LabelSet, is_image, split_of
 from augcli.datasets.labels import ImageLabels, IndexMask, LabelObject, objects_record
 from augcli.errors import AugcliError
-from augcli.imageio import atomic_write_bytes, atomic_write_text, encode_index_mask, read_index_mask
+from augcli.imageio import encode_index_mask, read_index_mask
+from augcli.store.local import atomic_write_bytes, atomic_write_text
 
 IMAGES, ANNOTATIONS = "JPEGImages", "Annotations"
 MASK_DIRS = ("SegmentationClass", "SegmentationObject")

@@ -19,7 +19,7 @@ import yaml
 from augcli.datasets.formats import LabelSet, is_image, split_of
 from augcli.datasets.labels import ImageLabels, LabelObject, objects_record
 from augcli.errors import AugcliError
-from augcli.imageio import atomic_write_text
+from augcli.store.local import atomic_write_text
 
 DATA_YAML = ("data.yaml", "data.yml", "dataset.yaml")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scenarios import SCENARIOS, run_scenario  # noqa: E402
+from scenarios import SCENARIOS, run_scenario
 
 
 def main() -> None:

@@ -1,0 +1,170 @@
+"""The store on this machine's disk: temp file + rename for every put, an appended file for logs."""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from augcli.errors import ImageWriteError
+from augcli.store.base import register_store
+
+PathLike = str | os.PathLike[str]
+
+
+def atomic_write_bytes(path: PathLike, data: bytes, *, fsync: bool = False) -> int:
+    """Write ``data`` to ``path`` all-or-nothing (temp file + os.replace); returns its length.
+
+    A crash or Ctrl-C leaves either the old file or the new one, never a truncated file. ``fsync``
+    (file and folder) adds power-loss durability at a measured 0.6 ms + 0.6 ms per file on a fast SSD
+    and far more on HDDs or network disks, so it is off by default: outputs can be regenerated.
+    """
+    target = Path(path)
+    tmp = target.with_name(_temp_name(target.name))
+    try:
+        try:
+            f = open(tmp, "wb")  # noqa: SIM115 - closed by the with below
+        except FileNotFoundError:  # first file of a folder: create it (not a mkdir call per file)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            f = open(tmp, "wb")  # noqa: SIM115
+        with f:
+            f.write(data)
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, target)
+        if fsync:
+            _fsync_dir(target.parent)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if isinstance(exc, OSError):
+            raise ImageWriteError(f"cannot write file: {exc.strerror or exc}", path) from None
+        raise
+    return len(data)
+
+
+def atomic_write_text(path: PathLike, text: str, *, encoding: str = "utf-8", fsync: bool = False) -> int:
+    """``atomic_write_bytes`` for text (no newline translation: what you pass is what is stored)."""
+    return atomic_write_bytes(path, text.encode(encoding), fsync=fsync)
+
+
+def _temp_name(name: str) -> str:
+    tmp = f".{name}.{os.getpid()}.tmp"
+    if len(os.fsencode(tmp)) > 255:  # NAME_MAX: fall back to a short, still unique-per-target name
+        digest = hashlib.blake2b(os.fsencode(name), digest_size=8).hexdigest()
+        tmp = f".augcli-{digest}.{os.getpid()}.tmp"
+    return tmp
+
+
+def _is_temporary(name: str) -> bool:
+    return name.startswith(".") and name.endswith(".tmp")
+
+
+def _fsync_dir(folder: Path) -> None:
+    if not hasattr(os, "O_DIRECTORY"):  # Windows cannot open folders; NTFS journals the rename
+        return
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class _AppendLog:
+    """A local log: one file opened for appending, flushed after each batch of lines."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = path.open("a", encoding="utf-8")
+
+    def write(self, lines: list[str]) -> None:
+        if lines:
+            self._fh.write("".join(line + "\n" for line in lines))
+            self._fh.flush()
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+class LocalStore:
+    """A folder on this machine. `file://` URLs and plain paths both open one."""
+
+    def __init__(self, root: PathLike):
+        text = str(root)
+        self._location = text
+        self.root = Path(text[len("file://") :] if text.startswith("file://") else text)
+
+    @property
+    def location(self) -> str:
+        return self._location
+
+    def where(self, rel: str = "") -> Path:
+        return self.root / rel if rel else self.root
+
+    def local_path(self, rel: str = "") -> Path:
+        return self.where(rel)
+
+    def exists(self, rel: str = "") -> bool:
+        return self.where(rel).exists()
+
+    def is_file(self, rel: str) -> bool:
+        return self.where(rel).is_file()
+
+    def read_bytes(self, rel: str) -> bytes:
+        return self.where(rel).read_bytes()
+
+    def size(self, rel: str) -> int:
+        return self.where(rel).stat().st_size
+
+    def put(self, rel: str, data: bytes) -> int:
+        return atomic_write_bytes(self.root / rel, data)
+
+    def remove(self, rel: str) -> None:
+        self.where(rel).unlink(missing_ok=True)
+
+    def listdir(self, rel: str = "") -> list[str]:
+        try:
+            return sorted(os.listdir(self.where(rel)))
+        except (NotADirectoryError, FileNotFoundError):
+            return []
+
+    def glob(self, pattern: str) -> list[str]:
+        return [n for n in self.listdir() if fnmatch.fnmatchcase(n, pattern) and self.is_file(n)]
+
+    def walk_files(self) -> Iterator[str]:
+        for dirpath, dirs, files in os.walk(self.root):
+            dirs.sort()
+            base = Path(dirpath).relative_to(self.root)
+            for name in sorted(files):
+                if not _is_temporary(name):
+                    yield (base / name).as_posix()
+
+    def open_log(self, rel: str) -> _AppendLog:
+        return _AppendLog(self.root / rel)
+
+    def read_log(self, rel: str) -> Iterator[str]:
+        path = self.root / rel
+        if not path.is_file():
+            return
+        with path.open(encoding="utf-8") as fh:
+            yield from fh
+
+    def remove_log(self, rel: str) -> None:
+        self.remove(rel)
+
+    def remove_temporary(self) -> int:
+        removed = 0
+        for dirpath, _dirs, files in os.walk(self.root):
+            for name in files:
+                if _is_temporary(name):
+                    Path(dirpath, name).unlink(missing_ok=True)
+                    removed += 1
+        return removed
+
+
+register_store("", LocalStore)
+register_store("file", LocalStore)
