@@ -245,23 +245,18 @@ def run(
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be written; write nothing."),
     layout: str = typer.Option("auto", "--layout", help="auto, flat, classes, splits or split-classes."),
     to: str = typer.Option("same", "--to", help="Label format to write: same, voc, coco or yolo (converts)."),
+    executor: str = typer.Option("local", "--executor", help="Where jobs run: local (a process pool on this machine)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar; only the summary and errors."),
 ) -> int:
     """Augment a dataset: train split gets preprocess + augment; val/test get preprocess only."""
-    from augcli import executor
+    from augcli.executors import local
 
-    fork = _COMMAND_PROCESS and sys.platform.startswith("linux")
-    if fork:
-        import cv2
-
-        # Before any OpenCV op: with one thread OpenCV never starts its thread pool, so workers can
-        # fork from this process (instant, with Albumentations already imported) without inheriting
-        # a pool's locks. One thread is also faster for a run's small images: an idle pool spins.
-        cv2.setNumThreads(1)
-    elif workers != 1 and not dry_run:
-        executor.prestart()  # the worker server imports albumentations while this process does
+    local.claim_process()
+    if workers != 1 and not dry_run:
+        local.prestart()  # a worker server imports albumentations while this process does (if it cannot fork)
     from augcli.errors import UsageError
-    from augcli.runner import RunOptions, parse_shard, run_dataset
+    from augcli.plan import parse_shard
+    from augcli.runner import RunOptions, run_dataset
 
     loaded = _load(recipe)
     source = input or loaded.input
@@ -279,6 +274,7 @@ def run(
         dry_run=dry_run,
         layout=layout,
         to=to,
+        executor=executor,
     )
     bar: Any = None
 
@@ -296,7 +292,6 @@ def run(
             options,
             progress=lambda n: bar.update(n) if bar else None,
             on_start=on_start,
-            fork_workers=fork,
         )
     finally:
         if bar is not None:
@@ -435,16 +430,17 @@ def stats(
     """Per-channel mean and std (in [0, 1] units) and histogram percentiles of a dataset's images."""
     import os
 
-    from augcli import executor
+    from augcli.executors import local
     from augcli.stats import SPLIT_CHOICES, compute_stats
 
+    local.claim_process()
     if split not in SPLIT_CHOICES:
         from augcli.errors import UsageError
 
         raise UsageError(f"unknown split '{split}'; splits: {', '.join(SPLIT_CHOICES)}")
     n = workers or os.cpu_count() or 1
     if n > 1:
-        executor.prestart()
+        local.prestart()
     result = compute_stats(dataset, split=split, workers=n, sample=sample, layout=layout)
     data = json.dumps(result.to_json(), indent=2) + "\n"
     if out is not None:
@@ -515,14 +511,11 @@ def export(
     return int(ExitCode.OK)
 
 
-# True when this process is the `augcli` command (its entry point ran), not a library or test caller
-# that may already have run OpenCV with threads: only then may `run` fork its workers.
-_COMMAND_PROCESS = False
-
-
 def main() -> None:
-    global _COMMAND_PROCESS
-    _COMMAND_PROCESS = True
+    """The `augcli` command's entry point: this process may fork workers (see executors.local)."""
+    from augcli.executors.local import mark_command_process
+
+    mark_command_process()
     app()
 
 

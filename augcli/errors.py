@@ -57,3 +57,9 @@ class ImageWriteError(AugcliError):
     """An output could not be written."""
 
     exit_code = ExitCode.FAILURES
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's message cut to its first line, or its type name when it has none."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,21 +1,27 @@
 """The run's records: `manifest.jsonl` (one line per output file) and `run.json` (the run summary).
 
-While a run goes, lines are appended and flushed one by one, each only after its file was renamed
-into place; a killed run therefore leaves at worst a torn last line, which reading ignores. When a
-run ends the manifest is rewritten sorted by output path, so it is identical however many workers
-wrote it.
+While a run goes, lines are appended to the manifest as a log (a local file flushed per source, or
+whole parts on an object store), each only after its file is in place; a killed run therefore
+leaves at worst a torn last line, which reading skips. When a run ends the log is rewritten sorted
+by output path and de-duplicated (the last record of an output wins), so the manifest is identical
+however many workers wrote it. The sort is external (sorted runs merged from temporary files), so
+the parent's memory does not grow with the number of outputs.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
-from dataclasses import dataclass, field
+import tempfile
+from collections.abc import Iterable, Iterator
+from itertools import groupby
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from augcli.store.local import atomic_write_text
+from augcli.store import LogWriter, Store
 
 RUN_FILE = "run.json"
+_RUN_LINES = 20_000  # lines sorted in memory at once while finishing (~20 MB of records)
 
 
 def manifest_name(shard: tuple[int, int] | None) -> str:
@@ -26,81 +32,144 @@ def run_name(shard: tuple[int, int] | None) -> str:
     return RUN_FILE if shard is None else f"run.shard-{shard[0]}-of-{shard[1]}.json"
 
 
-def read_manifests(out_dir: Path) -> dict[str, dict[str, Any]]:
-    """Every complete record in the folder's manifests (all shards), keyed by output path."""
-    records: dict[str, dict[str, Any]] = {}
-    for path in sorted(out_dir.glob("manifest*.jsonl")):
-        records.update(read_manifest(path))
-    return records
-
-
-def read_manifest(path: Path) -> dict[str, dict[str, Any]]:
-    """One manifest's complete records, keyed by output path (a torn last line is skipped)."""
-    records: dict[str, dict[str, Any]] = {}
-    if path.is_file():
-        with path.open(encoding="utf-8") as fh:
-            for line in fh:
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(rec, dict) and "output" in rec:
-                    records[rec["output"]] = rec
-    return records
-
-
-def read_run_files(out_dir: Path) -> list[dict[str, Any]]:
-    runs = []
-    for path in sorted(out_dir.glob("run*.json")):
-        try:
-            runs.append(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, json.JSONDecodeError):
-            continue
-    return runs
-
-
 def record_line(record: dict[str, Any]) -> str:
     """One manifest line (no newline): keys sorted, so equal records are equal text."""
     return json.dumps(record, sort_keys=True, ensure_ascii=False)
 
 
-@dataclass
-class ManifestWriter:
-    """Appends lines as outputs land; `finish` rewrites the file sorted and de-duplicated.
+def _parse(line: str) -> dict[str, Any] | None:
+    try:
+        rec = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return rec if isinstance(rec, dict) and isinstance(rec.get("output"), str) else None
+
+
+def iter_records(store: Store, name: str) -> Iterator[dict[str, Any]]:
+    """One manifest's complete records in the order written (torn lines skipped, duplicates kept)."""
+    for line in store.read_log(name):
+        rec = _parse(line)
+        if rec is not None:
+            yield rec
+
+
+def manifest_names(store: Store) -> list[str]:
+    return store.glob("manifest*.jsonl")
+
+
+def iter_all_records(store: Store) -> Iterator[dict[str, Any]]:
+    """Every record of every manifest in the folder (all shards), each output once (its last record)."""
+    for name in manifest_names(store):
+        for line in sorted_lines(store, name):
+            rec = _parse(line)
+            if rec is not None:
+                yield rec
+
+
+class AllRecords:
+    """Every shard's records, re-read on each iteration (a label writer may need several passes)."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter_all_records(self.store)
+
+
+def done_outputs(store: Store, name: str) -> set[str]:
+    """Outputs a manifest records, keys only: what a resumed run skips (if the file is still there)."""
+    return {rec["output"] for rec in iter_records(store, name)}
+
+
+def read_run_files(store: Store) -> list[dict[str, Any]]:
+    runs = []
+    for name in store.glob("run*.json"):
+        try:
+            runs.append(json.loads(store.read_bytes(name).decode("utf-8")))
+        except (OSError, ValueError):
+            continue
+    return runs
+
+
+def write_run(store: Store, shard: tuple[int, int] | None, summary: dict[str, Any]) -> None:
+    text = json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n"
+    store.put(run_name(shard), text.encode("utf-8"))
+
+
+class ManifestLog:
+    """The manifest while a run goes: lines appended per source, rewritten sorted by `finish`.
 
     Workers serialise their records themselves (`record_line`), so the parent, which shares the
-    cores with them, only writes text: one write and one flush per source image.
+    cores with them, only writes text: one write per source image.
     """
 
-    path: Path
-    existing: dict[str, str] = field(default_factory=dict)  # output path -> its line
-    _fh: TextIO | None = None
+    def __init__(self, store: Store, name: str):
+        self.store = store
+        self.name = name
+        self._log: LogWriter | None = None
 
     def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = self.path.open("a", encoding="utf-8")
+        self._log = self.store.open_log(self.name)
 
     def add_lines(self, lines: list[tuple[str, str]]) -> None:
-        assert self._fh is not None
-        if not lines:
-            return
-        for output, line in lines:
-            self.existing[output] = line
-        self._fh.write("".join(line + "\n" for _, line in lines))
-        self._fh.flush()
-
-    def records(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.existing.values()]
+        assert self._log is not None
+        if lines:
+            self._log.write([line for _, line in lines])
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def finish(self) -> None:
+        """Sorted by output path, each output once (its last record); replaces the log whole."""
         self.close()
-        atomic_write_text(self.path, "".join(self.existing[k] + "\n" for k in sorted(self.existing)))
+        self.store.replace_log(self.name, (line + "\n" for line in sorted_lines(self.store, self.name)))
 
 
-def write_run(out_dir: Path, shard: tuple[int, int] | None, summary: dict[str, Any]) -> None:
-    atomic_write_text(out_dir / run_name(shard), json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
+def sorted_lines(store: Store, name: str) -> Iterator[str]:
+    """The log's complete lines (no newline) sorted by output, the last record of each output kept."""
+    with tempfile.TemporaryDirectory(prefix="augcli-manifest-") as tmp:
+        runs = _sorted_runs(iter_lines(store, name), Path(tmp))
+        merged = heapq.merge(*(_read_run(path) for path in runs))
+        for _key, group in groupby(merged, key=lambda item: item[0]):
+            *_, last = group
+            yield last[2]
+
+
+def iter_lines(store: Store, name: str) -> Iterator[tuple[str, int, str]]:
+    """(output, position, line) for each complete record of the log, in the order written."""
+    for position, line in enumerate(store.read_log(name)):
+        text = line.rstrip("\n")
+        rec = _parse(text)
+        if rec is not None:
+            yield rec["output"], position, text
+
+
+def _sorted_runs(items: Iterable[tuple[str, int, str]], folder: Path) -> list[Path]:
+    runs: list[Path] = []
+    chunk: list[tuple[str, int, str]] = []
+
+    def spill() -> None:
+        chunk.sort()
+        path = folder / f"run-{len(runs):05d}.jsonl"
+        with path.open("w", encoding="utf-8") as fh:
+            for output, position, text in chunk:
+                fh.write(json.dumps([output, position, text], ensure_ascii=False) + "\n")
+        runs.append(path)
+        chunk.clear()
+
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= _RUN_LINES:
+            spill()
+    if chunk or not runs:
+        spill()
+    return runs
+
+
+def _read_run(path: Path) -> Iterator[tuple[str, int, str]]:
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            output, position, text = json.loads(line)
+            yield output, position, text

@@ -28,9 +28,10 @@ from augcli.datasets.labels import ImageLabels, sanitize
 from augcli.datasets.support import summarize
 from augcli.errors import ImageReadError, UsageError
 from augcli.imageio import DecodedImage, decode_image, encode_image, read_image, suffix_format
+from augcli.plan import copies_per_sample
 from augcli.recipe import Recipe, TransformSpec, format_value
 from augcli.render import Processor, encode_output, label_options, output_format, partner_source, recipe_mixes
-from augcli.runner import copies_per_sample
+from augcli.store import open_store
 
 DEFAULT_IMAGES = 4
 MAX_DEFAULT_COPIES = 8
@@ -631,7 +632,9 @@ def build_preview(recipe: Recipe, paths: Sequence[Path] = (), *, options: Previe
         kinds = summary.kinds if label_set is not None and (summary := summarize(found)) is not None else set()
         codec = label_set.codec if label_set is not None and "masks" not in kinds else None  # masks never mix
         payloads = label_set.payloads if label_set is not None else None
-        partners = partner_source(root, {s.rel: s.label for s in found.samples if s.augmented}, codec, payloads)
+        partners = partner_source(
+            open_store(root), {s.rel: s.label for s in found.samples if s.augmented}, codec, payloads
+        )
     processor = Processor(recipe, labels=label_options(recipe) if labels else None, partners=partners)
     if options.per_transform:
         rows = build_step_rows(processor, recipe, sources[0], copies, labels) if sources else []

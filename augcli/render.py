@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,7 +23,8 @@ from augcli.datasets.labels import (
     sanitize,
     to_targets,
 )
-from augcli.imageio import DecodedImage, encode_image, read_image, suffix_format, unchanged_copy
+from augcli.errors import ImageReadError
+from augcli.imageio import DecodedImage, decode_image, encode_image, read_image, suffix_format, unchanged_copy
 from augcli.mixing import (
     MixModel,
     choose,
@@ -39,6 +39,7 @@ from augcli.mixing import (
 )
 from augcli.pipeline import Pipelines, applied_summary, build_compose, derive_seed, run_compose
 from augcli.recipe import Recipe, TransformSpec
+from augcli.store import Store
 
 ADDITIONAL_TARGETS = {"alpha": "mask"}  # alpha travels as a mask (colour transforms take 1 or 3 channels)
 
@@ -267,27 +268,40 @@ def recipe_mixes(recipe: Recipe) -> bool:
     return bool(recipe.mix) and MixModel(**recipe.mix).to_spec().enabled
 
 
+def read_source(inputs: Store, rel: str) -> DecodedImage:
+    """A source decoded; a file on this machine is read by path, anything else fetched as bytes."""
+    local = inputs.local_path(rel)
+    if local is not None:
+        return read_image(local)
+    try:
+        data = inputs.read_bytes(rel)
+    except OSError as exc:
+        raise ImageReadError(f"cannot read file: {exc}", inputs.where(rel)) from None
+    return decode_image(data, str(inputs.where(rel)))
+
+
 def partner_source(
-    input_root: Path,
+    inputs: Store,
     train_classes: dict[str, str | None],
     codec: Codec | None = None,
     payloads: dict[str, Any] | None = None,
 ) -> Partners:
     """Partners decoded on demand, the last few kept (a partner is often drawn again soon); with a
     codec, their labels too, read as `process_job` reads a source's (fresh each time: outputs own them)."""
-    import functools
 
     @functools.lru_cache(maxsize=8)
     def load(rel: str) -> DecodedImage:
-        return read_image(input_root / rel)
+        return read_source(inputs, rel)
 
     def labels(rel: str, width: int, height: int) -> ImageLabels:
         assert codec is not None
-        return read_labels(codec, input_root, rel, (payloads or {}).get(rel), width, height)
+        return read_labels(codec, inputs, rel, (payloads or {}).get(rel), width, height)
 
     return Partners(dict(train_classes), load, labels if codec is not None else None)
 
 
-def read_labels(codec: Codec, root: Path, rel: str, payload: Any, width: int, height: int) -> ImageLabels:
+def read_labels(codec: Codec, inputs: Store, rel: str, payload: Any, width: int, height: int) -> ImageLabels:
     """One image's labels as the codec reads them, clipped to the image (counted, never a crash)."""
+    root = inputs.local_path()
+    assert root is not None, "label formats read local folders only"
     return sanitize(codec.read(root, rel, payload, width, height), width, height)

@@ -10,7 +10,6 @@ of workers or on how the files were chunked, and the variance is computed withou
 from __future__ import annotations
 
 import random
-import signal
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
@@ -120,29 +119,30 @@ def image_partial(pixels: np.ndarray, mode: str) -> Partial:
 
 # --------------------------------------------------------------------------- workers
 
-_ROOT: Path | None = None
+
+@dataclass(frozen=True)
+class StatsTask:
+    """Adds up the pixels of chunks of a dataset's files; set up once per worker (its input store)."""
+
+    root: str
+
+    def setup(self) -> Any:
+        from augcli.store import open_store
+
+        return open_store(self.root)
+
+    def __call__(self, rels: tuple[str, ...], inputs: Any) -> Partial:
+        return chunk_partial(rels, inputs)
 
 
-def init_worker(root: Path, *, in_worker: bool = True) -> None:
-    """Per-worker setup: OpenCV single-threaded, Ctrl-C left to the parent."""
-    import cv2
-
-    global _ROOT
-    if in_worker:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        cv2.setNumThreads(1)
-    _ROOT = root
-
-
-def chunk_partial(rels: tuple[str, ...]) -> Partial:
+def chunk_partial(rels: tuple[str, ...], inputs: Any) -> Partial:
     """Decode each file of a chunk and add it up; unreadable files are recorded, not raised."""
-    from augcli.imageio import read_image
+    from augcli.render import read_source
 
-    assert _ROOT is not None, "init_worker was not called"
     total = Partial()
     for rel in rels:
         try:
-            decoded = read_image(_ROOT / rel)
+            decoded = read_source(inputs, rel)
             one = image_partial(decoded.pixels, decoded.mode)
         except ImageReadError as exc:
             total = total.merge(Partial(unreadable=[(rel, exc.message)]))
@@ -232,6 +232,7 @@ def compute_stats(
     sample: int | None = None,
     layout: str = "auto",
     seed: int = 0,
+    executor_name: str = "local",
 ) -> DatasetStats:
     """Mean, std and histogram percentiles per channel over every pixel of a split's images.
 
@@ -239,7 +240,7 @@ def compute_stats(
     data, or the validation score has seen the validation set.
     """
     from augcli.datasets.formats import discover_dataset
-    from augcli.executor import local_executor
+    from augcli.executors import make_executor
 
     if split not in SPLIT_CHOICES:
         raise UsageError(f"unknown split '{split}'; splits: {', '.join(SPLIT_CHOICES)}")
@@ -252,10 +253,10 @@ def compute_stats(
         rels = sorted(random.Random(seed).sample(rels, sample))  # type: ignore[arg-type]
     n_workers = max(1, min(workers, len(rels)))
     chunks = _chunks(rels, n_workers * 4 if n_workers > 1 else 1)
-    executor = local_executor(n_workers)
+    executor = make_executor(executor_name, workers=n_workers)
     total = Partial()
     try:
-        for part in executor.run(chunk_partial, init_worker, (Path(root),), chunks):
+        for part in executor.run(StatsTask(str(root)), chunks):
             total = total.merge(part)
     finally:
         executor.terminate()

@@ -22,8 +22,9 @@ from typer.testing import CliRunner
 from augcli.cli import app
 from augcli.datasets import discover
 from augcli.imageio import read_image
+from augcli.plan import Job, OutputPlan, plan_outputs
 from augcli.recipe import load_recipe
-from augcli.runner import Job, OutputPlan, plan_outputs
+from augcli.worker import RunTask
 
 ROOT = Path(__file__).resolve().parents[1]
 NATURAL = ROOT / "samples" / "natural"
@@ -408,6 +409,11 @@ def test_work_sent_to_workers_pickles(natural: Path, tmp_path: Path) -> None:
     assert pickle.loads(pickle.dumps(job)) == job
     again = pickle.loads(pickle.dumps(recipe))
     assert again.hash == recipe.hash and again.augment[0].name == "HorizontalFlip"
+    task = RunTask(recipe, str(natural), str(tmp_path / "out"), None, {sample.rel: sample.label})
+    copy = pickle.loads(pickle.dumps(task))
+    assert copy == task
+    result = copy(Job(sample, (OutputPlan(1, "x__aug001.jpg"),)), copy.setup())  # a job needs only its context
+    assert result.failure is None and (tmp_path / "out" / "x__aug001.jpg").is_file()
 
 
 def test_name_collisions_get_distinct_outputs(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ an append-only log that a store may keep as one appended file or as a series of 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -51,6 +51,10 @@ class Store(Protocol):
         """Store `data` whole under `rel` (creating folders); returns its length. All or nothing."""
         ...
 
+    def put_lines(self, rel: str, lines: Iterable[str]) -> int:
+        """`put` for text produced piece by piece (a large sorted manifest): streamed, still all or nothing."""
+        ...
+
     def remove(self, rel: str) -> None:
         """Delete `rel` if it exists."""
         ...
@@ -73,6 +77,10 @@ class Store(Protocol):
 
     def read_log(self, rel: str) -> Iterator[str]:
         """Every line of the log `rel` in the order written (a torn last line included, for the reader to skip)."""
+        ...
+
+    def replace_log(self, rel: str, lines: Iterable[str]) -> None:
+        """Make the log `rel` hold exactly `lines` (each ending in a newline): one whole object, no parts."""
         ...
 
     def remove_log(self, rel: str) -> None:

@@ -6,7 +6,7 @@ import contextlib
 import fnmatch
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from augcli.errors import ImageWriteError
@@ -79,7 +79,15 @@ class _AppendLog:
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
+        torn = False
+        with contextlib.suppress(OSError), path.open("rb") as old:
+            old.seek(0, os.SEEK_END)
+            if old.tell():
+                old.seek(-1, os.SEEK_END)
+                torn = old.read(1) != b"\n"
         self._fh = path.open("a", encoding="utf-8")
+        if torn:  # a killed writer's last line: end it, so the next record starts on a line of its own
+            self._fh.write("\n")
 
     def write(self, lines: list[str]) -> None:
         if lines:
@@ -123,6 +131,24 @@ class LocalStore:
     def put(self, rel: str, data: bytes) -> int:
         return atomic_write_bytes(self.root / rel, data)
 
+    def put_lines(self, rel: str, lines: Iterable[str]) -> int:
+        target = self.root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(_temp_name(target.name))
+        written = 0
+        try:
+            with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                for line in lines:
+                    written += fh.write(line)
+            os.replace(tmp, target)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            if isinstance(exc, OSError):
+                raise ImageWriteError(f"cannot write file: {exc.strerror or exc}", target) from None
+            raise
+        return written
+
     def remove(self, rel: str) -> None:
         self.where(rel).unlink(missing_ok=True)
 
@@ -152,6 +178,9 @@ class LocalStore:
             return
         with path.open(encoding="utf-8") as fh:
             yield from fh
+
+    def replace_log(self, rel: str, lines: Iterable[str]) -> None:
+        self.put_lines(rel, lines)
 
     def remove_log(self, rel: str) -> None:
         self.remove(rel)

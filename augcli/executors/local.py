@@ -1,4 +1,4 @@
-"""Where work runs: in-process, or a local process pool. A distributed engine can sit beside these.
+"""The local executors: in-process, or a process pool on this machine's cores.
 
 Pool workers fork from the calling process when it says that is safe (`fork=True`): the `augcli`
 command itself, which limits OpenCV to one thread before any OpenCV op, so no OpenCV thread pool
@@ -20,33 +20,19 @@ from __future__ import annotations
 
 import gc
 import multiprocessing as mp
+import os
 import signal
 import sys
+import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from multiprocessing.connection import wait
-from typing import Any, Protocol
+from typing import Any
 
-from augcli.errors import AugcliError, ExitCode
+from augcli.executors.base import Executor, Task, WorkerError, prepare_worker, register_executor
 
 _PRELOAD = ["augcli._preload"]
 _IN_FLIGHT = 3  # tasks queued per worker: enough to never starve one, few enough to stop promptly
-
-
-class WorkerError(AugcliError):
-    """A worker process died or its setup failed: the run cannot continue (what is done is kept)."""
-
-    exit_code = ExitCode.FAILURES
-
-
-class Executor(Protocol):
-    """Runs `fn` over items after a per-worker `init(*initargs)`; results come in any order."""
-
-    def run(
-        self, fn: Callable[[Any], Any], init: Callable[..., None], initargs: tuple[Any, ...], items: Iterable[Any]
-    ) -> Iterator[Any]: ...
-
-    def terminate(self) -> None: ...
 
 
 def _context() -> Any:
@@ -59,7 +45,7 @@ def _context() -> Any:
 
 def prestart() -> None:
     """Start the forkserver now (in the background) so its imports overlap the caller's."""
-    if sys.platform.startswith("linux"):
+    if sys.platform.startswith("linux") and not _FORK_SAFE:
         _context()
         from multiprocessing import forkserver
 
@@ -69,28 +55,30 @@ def prestart() -> None:
 class InProcessExecutor:
     """One worker: no pool, no pickling; what `--workers 1` and debuggers want."""
 
-    def run(
-        self, fn: Callable[[Any], Any], init: Callable[..., None], initargs: tuple[Any, ...], items: Iterable[Any]
-    ) -> Iterator[Any]:
-        init(*initargs, in_worker=False)
-        for item in items:
-            yield fn(item)
+    name = "inprocess"
+
+    def run(self, task: Task, jobs: Iterable[Any]) -> Iterator[Any]:
+        prepare_worker(in_worker=False)
+        context = task.setup()
+        for job in jobs:
+            yield task(job, context)
 
     def terminate(self) -> None:
         pass
 
 
-def _worker(tasks: Any, results: Any, fn: Callable[[Any], Any], init: Callable[..., None], initargs: tuple) -> None:
-    """A pool process: set up once, then take tasks until the parent sends None."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
+def _worker(tasks: Any, results: Any, task: Task, parent: int) -> None:
+    """A pool process: set up once, then take jobs until the parent sends None."""
     try:
-        init(*initargs)
+        prepare_worker()
+        _die_with(parent)
+        context = task.setup()
     except BaseException as exc:  # report, do not let the parent wait for results that never come
         results.put(("init-failed", _describe(exc)))
         return
     while (item := tasks.get()) is not None:
         try:
-            results.put(("ok", fn(item)))
+            results.put(("ok", task(item, context)))
         except BaseException as exc:
             results.put(("failed", _describe(exc)))
             return
@@ -103,21 +91,21 @@ def _describe(exc: BaseException) -> str:
 
 
 class PoolExecutor:
-    """A local process pool; items are small (paths), results are small (records)."""
+    """A local process pool; jobs are small (paths), results are small (records)."""
 
-    def __init__(self, workers: int, *, fork: bool = False):
+    name = "local"
+
+    def __init__(self, workers: int, *, fork: bool | None = None):
         self.workers = workers
-        self.fork = fork and sys.platform.startswith("linux")
+        self.fork = (_FORK_SAFE if fork is None else fork) and sys.platform.startswith("linux")
         self._procs: list[Any] = []
 
-    def run(
-        self, fn: Callable[[Any], Any], init: Callable[..., None], initargs: tuple[Any, ...], items: Iterable[Any]
-    ) -> Iterator[Any]:
+    def run(self, task: Task, jobs: Iterable[Any]) -> Iterator[Any]:
         ctx = mp.get_context("fork") if self.fork else _context()
         tasks, results = ctx.SimpleQueue(), ctx.SimpleQueue()
+        parent = os.getpid()
         self._procs = [
-            ctx.Process(target=_worker, args=(tasks, results, fn, init, initargs), daemon=True)
-            for _ in range(self.workers)
+            ctx.Process(target=_worker, args=(tasks, results, task, parent), daemon=True) for _ in range(self.workers)
         ]
         if self.fork:
             # Objects made so far move to a generation the collector never visits: a worker's
@@ -129,7 +117,7 @@ class PoolExecutor:
         finally:
             if self.fork:
                 gc.unfreeze()
-        pending = iter(items)
+        pending = iter(jobs)
         in_flight = 0
         finished = False
         try:
@@ -188,7 +176,63 @@ def _next_result(results: Any, sentinels: dict[Any, Any]) -> tuple[str, Any]:
             raise WorkerError(f"a worker process {how}{hint}")
 
 
-def local_executor(workers: int, *, fork: bool = False) -> Executor:
+def local_executor(workers: int, *, fork: bool | None = None) -> Executor:
     """In-process for one worker, else a pool; `fork=True` only from a process that has never run an
-    OpenCV op with more than one thread (see the module docstring)."""
+    OpenCV op with more than one thread (see the module docstring; the default asks `claim_process`)."""
     return InProcessExecutor() if workers <= 1 else PoolExecutor(workers, fork=fork)
+
+
+# The `augcli` command marks its process; its run and stats commands then hold OpenCV to one thread
+# before any OpenCV op, and only then may pools fork their workers from it.
+_COMMAND = False
+_FORK_SAFE = False
+
+
+def mark_command_process() -> None:
+    """Called by the `augcli` entry point (not by library or test callers, who may run OpenCV with threads)."""
+    global _COMMAND
+    _COMMAND = True
+
+
+def claim_process() -> None:
+    """First thing in a command that runs jobs: in the `augcli` command's own process, OpenCV on one
+    thread from the start, so no OpenCV thread pool exists to be inherited half-locked, and pools may
+    fork (instant start, Albumentations already imported). Elsewhere workers come from a forkserver."""
+    global _FORK_SAFE
+    if not _COMMAND or not sys.platform.startswith("linux"):
+        return
+    import cv2
+
+    cv2.setNumThreads(1)  # also faster for a run's small images: an idle OpenCV pool spins
+    _FORK_SAFE = True
+
+
+def _die_with(parent: int) -> None:
+    """End this worker when the process that started the pool dies, so no orphan goes on writing:
+    a forked worker asks the kernel (parent-death signal, Linux); one started by the forkserver,
+    whose parent is the server, watches the pool owner's pid from a daemon thread."""
+    if sys.platform.startswith("linux") and os.getppid() == parent:
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the request took effect
+            os._exit(1)
+        return
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # a pid that exists, owned by another user: not ours, ours is gone
+                os._exit(1)
+
+    threading.Thread(target=watch, name="augcli-parent-watch", daemon=True).start()
+
+
+register_executor("local", local_executor)
+register_executor("inprocess", lambda workers=1, **_: InProcessExecutor())

@@ -1,0 +1,22 @@
+"""Executors by name (`--executor`): `local` (a process pool, in-process for one worker) is built in."""
+
+from augcli.executors import local as _local  # noqa: F401  (registers "local" and "inprocess")
+from augcli.executors.base import (
+    Executor,
+    Task,
+    WorkerError,
+    executor_names,
+    make_executor,
+    prepare_worker,
+    register_executor,
+)
+
+__all__ = [
+    "Executor",
+    "Task",
+    "WorkerError",
+    "executor_names",
+    "make_executor",
+    "prepare_worker",
+    "register_executor",
+]
