@@ -21,7 +21,7 @@ from typing import Any
 from augcli.store import LogWriter, Store
 
 RUN_FILE = "run.json"
-_RUN_LINES = 20_000  # lines sorted in memory at once while finishing (~20 MB of records)
+_RUN_LINES = 4_096  # lines sorted in memory at once while finishing (a few MB of records)
 
 
 def manifest_name(shard: tuple[int, int] | None) -> str:

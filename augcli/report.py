@@ -112,6 +112,15 @@ def cpu_seconds(worker_cpu: dict[int, float]) -> float:
     return round(own + sum(cpu for pid, cpu in worker_cpu.items() if pid != os.getpid()), 2)
 
 
+def parent_peak_mb() -> float:
+    """This (the main) process's peak resident memory: flat however many outputs a run has."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
+
+
 def albumentations_version() -> str:
     """From the installed metadata: importing albumentations (1 s) only for its version would put
     that second on every run whose recipe never needs it in this process (an empty augment)."""
@@ -158,6 +167,7 @@ def run_summary(recipe: Recipe, options: Any, report: RunReport, *, status: str)
         "elapsed_s": round(report.elapsed, 3),
         "throughput_per_s": round(report.throughput, 2),
         "cpu_s": cpu_seconds(report.worker_cpu),
+        "peak_parent_rss_mb": parent_peak_mb(),
         "peak_worker_rss_mb": report.peak_worker_rss_mb,
         "peak_worker_private_mb": report.peak_worker_private_mb,
     }
