@@ -14,16 +14,8 @@ import pytest
 from helpers import seeded
 from PIL import Image, ImageEnhance, ImageOps
 
-from augcli.transforms.policies import (
-    AUTO_AUGMENT_POLICIES,
-    AutoAugment,
-    RandAugment,
-    TrivialAugmentWide,
-    apply_op,
-    equalize,
-    posterize,
-    solarize,
-)
+from augcli.transforms.policies import AutoAugment, RandAugment, TrivialAugmentWide
+from augcli.transforms.policy_ops import AUTO_AUGMENT_POLICIES, apply_op, equalize, posterize, solarize
 
 DATA = Path(__file__).parent / "data"
 GREEN = (0, 255, 0)

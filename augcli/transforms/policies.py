@@ -28,24 +28,12 @@ from augcli.transforms.policy_ops import (
     Ops,
     apply_op,
     composed_matrix,
-    equalize,
     magnitude_bins,
     op_magnitude,
-    posterize,
-    solarize,
     to_pixel_index_frame,
 )
 
-__all__ = [
-    "AUTO_AUGMENT_POLICIES",
-    "AutoAugment",
-    "RandAugment",
-    "TrivialAugmentWide",
-    "apply_op",
-    "equalize",
-    "posterize",
-    "solarize",
-]
+__all__ = ["AutoAugment", "RandAugment", "TrivialAugmentWide"]
 
 
 class _AutoAugmentBase(DualTransform):
