@@ -7,6 +7,7 @@ parent's memory does not grow with the number of outputs.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -111,3 +112,46 @@ _FORMAT_FACTOR = {("png", "jpg"): 0.3, ("jpg", "png"): 3.0, ("tif", "jpg"): 0.2,
 def estimate_bytes(source_bytes: int, source_format: str | None, output_format: str) -> int:
     """Rough bytes per output: the source's size, scaled for a format change."""
     return int(source_bytes * _FORMAT_FACTOR.get((source_format or "jpg", output_format), 1.0))
+
+
+_AUG = re.compile(r"^(.*)__aug(\d{3,})$")
+
+
+def check_distinct(plans: Iterable[tuple[Sample, list[OutputPlan]]]) -> None:
+    """Refuse, before anything is written, two sources whose outputs would share a path, comparing
+    paths case-insensitively (`x.jpg` and `x.JPG` are one file on macOS and Windows). Outputs of a
+    source are `base.ext` and `base__augNNN.ext`, so sources are indexed by base: memory grows with
+    the number of sources, not of outputs."""
+    bases: dict[tuple[str, str], tuple[str, int, bool]] = {}  # (base, ext) casefolded -> source, copies, original
+    for sample, outs in plans:
+        if not outs:
+            continue
+        key, has_original, copies = _base_of(outs)
+        other = bases.get(key)
+        if other is not None and ((has_original and other[2]) or min(copies, other[1]) > 0):
+            _collide(sample.rel, other[0], outs[0].rel)
+        bases[key] = (sample.rel, copies, has_original)
+    for (base, ext), (source, _copies, has_original) in bases.items():
+        match = _AUG.match(base)
+        if not has_original or match is None:
+            continue
+        owner = bases.get((match[1], ext))
+        if owner is not None and int(match[2]) <= owner[1] and f"{int(match[2]):03d}" == match[2]:
+            _collide(source, owner[0], f"{base}.{ext}")
+
+
+def _base_of(outs: list[OutputPlan]) -> tuple[tuple[str, str], bool, int]:
+    first = outs[0]
+    stem, _, ext = first.rel.rpartition(".")
+    if first.copy:
+        stem = stem[: -len(f"__aug{first.copy:03d}")]
+    copies = max(o.copy for o in outs)
+    return (stem.casefold(), ext.casefold()), first.copy == 0, copies
+
+
+def _collide(a: str, b: str, where: str) -> None:
+    first, second = sorted((a, b))
+    raise UsageError(
+        f"{first} and {second} would both be written as {where} (output names are compared ignoring case); "
+        "rename one of them"
+    )
