@@ -317,6 +317,6 @@ def test_overlays_are_drawn_by_registered_drawers(monkeypatch: pytest.MonkeyPatc
         pv.OVERLAY_DRAWERS, "box", lambda draw, overlay, placement: seen.append((overlay.data, placement))
     )
     tile = pv.Tile("copy 1", np.zeros((50, 100, 3), np.uint8), overlays=[pv.Overlay("box", "b1")])
-    image, placement = pv.render_tile(tile, 100, pv._font(12))
+    image, placement = pv.render_tile(tile, 100, pv.load_font(12))
     assert image.size == (100, 100)
     assert seen == [("b1", pv.Placement(0, 25, 1.0))] and placement == seen[0][1]
