@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from augcli.datasets import Dataset
 from augcli.datasets.formats import Codec
 from augcli.datasets.labels import (
     ImageLabels,
@@ -24,6 +25,8 @@ from augcli.datasets.labels import (
     sanitize,
     to_targets,
 )
+from augcli.datasets.support import summarize
+from augcli.errors import UsageError
 from augcli.imageio import DecodedImage, encode_image, read_image, suffix_format, unchanged_copy
 from augcli.mixing import (
     MixModel,
@@ -267,25 +270,78 @@ def recipe_mixes(recipe: Recipe) -> bool:
     return bool(recipe.mix) and MixModel(**recipe.mix).to_spec().enabled
 
 
+MIX_MASKS = (
+    "mix: MixUp/CutMix of segmentation masks is not supported (class masks have no blend); "
+    "mixing works on class folders and on boxes, polygons and keypoints"
+)
+
+
+def mixing_partners(recipe: Recipe, dataset: Dataset, codec: Codec | None) -> Partners | None:
+    """The partners MixUp/CutMix draws from: the dataset's training split, with classes and, through
+    `codec`, labels; None when the recipe does not mix. `run` and `preview` both ask here, so a recipe
+    one of them refuses, the other refuses too.
+
+    `codec` reads the partners' labels: the dataset's own, or the converter `run --to` writes with.
+    Raises UsageError (at the recipe) when the dataset has segmentation masks, which cannot be blended.
+    """
+    if not recipe_mixes(recipe):
+        return None
+    label_set = dataset.labels
+    if label_set is not None and (found := summarize(dataset)) is not None and "masks" in found.kinds:
+        raise UsageError(MIX_MASKS, recipe.source)
+    train_classes = {s.rel: s.label for s in dataset.samples if s.augmented}
+    if not train_classes:
+        return None
+    payloads = None
+    if label_set is not None and label_set.payloads:  # only the training split's: workers are sent these
+        payloads = {rel: label_set.payloads[rel] for rel in train_classes if rel in label_set.payloads}
+    return partner_source(dataset.root, train_classes, codec, payloads)
+
+
 def partner_source(
     input_root: Path,
     train_classes: dict[str, str | None],
     codec: Codec | None = None,
     payloads: dict[str, Any] | None = None,
 ) -> Partners:
-    """Partners decoded on demand, the last few kept (a partner is often drawn again soon); with a
-    codec, their labels too, read as `process_job` reads a source's (fresh each time: outputs own them)."""
-    import functools
+    """Partners decoded on demand and, with a codec, their labels; picklable, so a run can send them
+    to its workers as they are."""
+    labels = _PartnerLabels(codec, input_root, payloads or {}) if codec is not None else None
+    return Partners(dict(train_classes), _PartnerImages(input_root), labels)
 
-    @functools.lru_cache(maxsize=8)
-    def load(rel: str) -> DecodedImage:
-        return read_image(input_root / rel)
 
-    def labels(rel: str, width: int, height: int) -> ImageLabels:
-        assert codec is not None
-        return read_labels(codec, input_root, rel, (payloads or {}).get(rel), width, height)
+@dataclass
+class _PartnerImages:
+    """A partner's decoded pixels, the last few kept (a partner is often drawn again soon).
+    The kept images stay behind when pickled: a worker starts with none."""
 
-    return Partners(dict(train_classes), load, labels if codec is not None else None)
+    root: Path
+    keep: int = 8
+    _recent: dict[str, DecodedImage] = field(default_factory=dict, repr=False, compare=False)
+
+    def __call__(self, rel: str) -> DecodedImage:
+        decoded = self._recent.pop(rel, None)
+        if decoded is None:
+            decoded = read_image(self.root / rel)
+        self._recent[rel] = decoded  # most recently used last
+        if len(self._recent) > self.keep:
+            self._recent.pop(next(iter(self._recent)))
+        return decoded
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"root": self.root, "keep": self.keep, "_recent": {}}
+
+
+@dataclass(frozen=True)
+class _PartnerLabels:
+    """A partner's labels, read as `process_job` reads a source's (fresh each time: outputs own them)."""
+
+    codec: Codec
+    root: Path
+    payloads: dict[str, Any]
+
+    def __call__(self, rel: str, width: int, height: int) -> ImageLabels:
+        return read_labels(self.codec, self.root, rel, self.payloads.get(rel), width, height)
 
 
 def read_labels(codec: Codec, root: Path, rel: str, payload: Any, width: int, height: int) -> ImageLabels:

@@ -14,7 +14,6 @@ from pathlib import Path
 from PIL import Image
 
 from augcli.datasets import discover_dataset
-from augcli.datasets.support import summarize
 from augcli.preview.html import render_html
 from augcli.preview.model import MAX_DEFAULT_COPIES, HtmlPage, Preview, PreviewOptions
 from augcli.preview.sheet import Layout, plan_layout, render_sheet
@@ -22,7 +21,7 @@ from augcli.preview.sources import find_sources
 from augcli.preview.steps import build_step_rows
 from augcli.preview.tiles import SourceLabels, build_rows
 from augcli.recipe import Recipe
-from augcli.render import Processor, label_options, partner_source, recipe_mixes
+from augcli.render import Processor, label_options, mixing_partners
 
 
 @dataclass
@@ -57,13 +56,7 @@ def build_preview(recipe: Recipe, paths: Sequence[Path] = (), *, options: Previe
     found = discover_dataset(root, label_format=label_options(recipe).format) if root and root.is_dir() else None
     sources = find_sources(recipe, paths, root=root, dataset=found, count=options.images, seed=seed)
     labels = SourceLabels(found.root, found.labels) if found is not None and found.labels is not None else None
-    partners = None
-    if found is not None and recipe_mixes(recipe):
-        label_set = found.labels
-        kinds = summary.kinds if label_set is not None and (summary := summarize(found)) is not None else set()
-        codec = label_set.codec if label_set is not None and "masks" not in kinds else None  # masks never mix
-        payloads = label_set.payloads if label_set is not None else None
-        partners = partner_source(found.root, {s.rel: s.label for s in found.samples if s.augmented}, codec, payloads)
+    partners = mixing_partners(recipe, found, labels.label_set.codec if labels else None) if found is not None else None
     processor = Processor(recipe, labels=label_options(recipe) if labels else None, partners=partners)
     if options.per_transform:
         rows = build_step_rows(processor, recipe, sources[0], copies, labels) if sources else []
