@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from augcli import preview as pv
 from augcli.cli import app
-from augcli.datasets import Sample
+from augcli.datasets import Sample, discover_dataset
+from augcli.errors import UsageError
 from augcli.imageio import read_image
 from augcli.recipe import load_recipe
 
@@ -120,6 +121,25 @@ def test_sampling_is_seeded_and_shows_every_group_before_repeating() -> None:
     assert sorted(per_group.values()) == [1, 1, 2]
     assert pv.sample_images(samples, 4, seed=0) == four
     assert len(pv.sample_images(samples, 100, seed=0)) == len(samples)
+
+
+def test_given_images_in_the_dataset_keep_runs_seed_keys_and_others_their_own(tmp_path: Path, dataset: Path) -> None:
+    recipe = load_recipe(natural_recipe(tmp_path, "jpg"))
+    loose = tmp_path / "loose" / "cup.jpg"
+    loose.parent.mkdir()
+    shutil.copy(COFFEE, loose)
+    found = discover_dataset(dataset)
+    paths = [dataset / "train", dataset / "val" / "cat" / "sq.jpg", loose, loose.parent]
+    sources = pv.find_sources(recipe, paths, root=dataset, dataset=found, count=10, seed=0)
+    # run writes 2 copies of each training image and none of a validation image; loose files are not run's
+    assert [(s.sample.rel, s.run_copies) for s in sources] == [
+        ("train/cat/chelsea.jpg", 2),
+        ("train/cup/coffee.jpg", 2),
+        ("val/cat/sq.jpg", 0),
+        ("cup.jpg", None),
+    ]
+    with pytest.raises(UsageError, match="image or folder not found"):
+        pv.find_sources(recipe, [tmp_path / "nope.jpg"], root=dataset, dataset=found, seed=0)
 
 
 # --------------------------------------------------------------------------- identity with run

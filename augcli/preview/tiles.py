@@ -34,17 +34,20 @@ def as_written(
 
 
 def short_error(exc: BaseException) -> str:
+    """`Kind: first line`: enough to fit in a tile, and to search for."""
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
 def _context(pre: Mapping[str, Any]) -> CaptionContext:
+    """Captions state pixel shifts as fractions of full scale: 255, or 1.0 where pixels travel as float."""
     image = pre.get("image")
     is_float = isinstance(image, np.ndarray) and image.dtype.kind == "f"
     return CaptionContext(1.0 if is_float else 255.0)
 
 
 def _format_for(recipe: Recipe, rel: str) -> str | None:
+    """The format run writes `rel` in; None for a file run would not read (so writes nothing for)."""
     if recipe.output_format == "same" and suffix_format(rel) is None:
         return None
     return output_format(recipe, rel)
