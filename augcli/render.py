@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from augcli.datasets import Dataset
 from augcli.datasets.formats import Codec
 from augcli.datasets.labels import (
     ImageLabels,
@@ -23,7 +24,8 @@ from augcli.datasets.labels import (
     sanitize,
     to_targets,
 )
-from augcli.errors import ImageReadError
+from augcli.datasets.support import summarize
+from augcli.errors import ImageReadError, UsageError
 from augcli.imageio import DecodedImage, decode_image, encode_image, read_image, suffix_format, unchanged_copy
 from augcli.mixing import (
     MixModel,
@@ -39,7 +41,7 @@ from augcli.mixing import (
 )
 from augcli.pipeline import Pipelines, applied_summary, build_compose, derive_seed, run_compose
 from augcli.recipe import Recipe, TransformSpec
-from augcli.store import Store
+from augcli.store import Store, open_store
 
 ADDITIONAL_TARGETS = {"alpha": "mask"}  # alpha travels as a mask (colour transforms take 1 or 3 channels)
 
@@ -280,24 +282,78 @@ def read_source(inputs: Store, rel: str) -> DecodedImage:
     return decode_image(data, str(inputs.where(rel)))
 
 
+MIX_MASKS = (
+    "mix: MixUp/CutMix of segmentation masks is not supported (class masks have no blend); "
+    "mixing works on class folders and on boxes, polygons and keypoints"
+)
+
+
+def mixing_partners(recipe: Recipe, dataset: Dataset, codec: Codec | None) -> Partners | None:
+    """The partners MixUp/CutMix draws from: the dataset's training split, with classes and, through
+    `codec`, labels; None when the recipe does not mix. `run` and `preview` both ask here, so a recipe
+    one of them refuses, the other refuses too.
+
+    `codec` reads the partners' labels: the dataset's own, or the converter `run --to` writes with.
+    Raises UsageError (at the recipe) when the dataset has segmentation masks, which cannot be blended.
+    """
+    if not recipe_mixes(recipe):
+        return None
+    label_set = dataset.labels
+    if label_set is not None and (found := summarize(dataset)) is not None and "masks" in found.kinds:
+        raise UsageError(MIX_MASKS, recipe.source)
+    train_classes = {s.rel: s.label for s in dataset.samples if s.augmented}
+    if not train_classes:
+        return None
+    payloads = None
+    if label_set is not None and label_set.payloads:  # only the training split's: workers are sent these
+        payloads = {rel: label_set.payloads[rel] for rel in train_classes if rel in label_set.payloads}
+    return partner_source(open_store(dataset.root), train_classes, codec, payloads)
+
+
 def partner_source(
     inputs: Store,
     train_classes: dict[str, str | None],
     codec: Codec | None = None,
     payloads: dict[str, Any] | None = None,
 ) -> Partners:
-    """Partners decoded on demand, the last few kept (a partner is often drawn again soon); with a
-    codec, their labels too, read as `process_job` reads a source's (fresh each time: outputs own them)."""
+    """Partners decoded on demand and, with a codec, their labels; picklable, so a run can send them
+    to its workers as they are."""
+    labels = _PartnerLabels(codec, inputs, payloads or {}) if codec is not None else None
+    return Partners(dict(train_classes), _PartnerImages(inputs), labels)
 
-    @functools.lru_cache(maxsize=8)
-    def load(rel: str) -> DecodedImage:
-        return read_source(inputs, rel)
 
-    def labels(rel: str, width: int, height: int) -> ImageLabels:
-        assert codec is not None
-        return read_labels(codec, inputs, rel, (payloads or {}).get(rel), width, height)
+@dataclass
+class _PartnerImages:
+    """A partner's decoded pixels, the last few kept (a partner is often drawn again soon).
+    The kept images stay behind when pickled: a worker starts with none."""
 
-    return Partners(dict(train_classes), load, labels if codec is not None else None)
+    inputs: Store
+    keep: int = 8
+    _recent: dict[str, DecodedImage] = field(default_factory=dict, repr=False, compare=False)
+
+    def __call__(self, rel: str) -> DecodedImage:
+        decoded = self._recent.pop(rel, None)
+        if decoded is None:
+            decoded = read_source(self.inputs, rel)
+        self._recent[rel] = decoded  # most recently used last
+        if len(self._recent) > self.keep:
+            self._recent.pop(next(iter(self._recent)))
+        return decoded
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"inputs": self.inputs, "keep": self.keep, "_recent": {}}
+
+
+@dataclass(frozen=True)
+class _PartnerLabels:
+    """A partner's labels, read as `process_job` reads a source's (fresh each time: outputs own them)."""
+
+    codec: Codec
+    inputs: Store
+    payloads: dict[str, Any]
+
+    def __call__(self, rel: str, width: int, height: int) -> ImageLabels:
+        return read_labels(self.codec, self.inputs, rel, self.payloads.get(rel), width, height)
 
 
 def read_labels(codec: Codec, inputs: Store, rel: str, payload: Any, width: int, height: int) -> ImageLabels:

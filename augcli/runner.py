@@ -34,7 +34,7 @@ from augcli.manifest import (
 from augcli.mixing import labels_csv
 from augcli.plan import Job, OutputPlan, estimate_bytes, iter_plans, shard_plans
 from augcli.recipe import Recipe
-from augcli.render import label_options, output_format, recipe_mixes
+from augcli.render import label_options, mixing_partners, output_format, recipe_mixes
 from augcli.report import RunReport, count_labels, find_leaks, run_summary
 from augcli.store import Store, open_store
 from augcli.worker import RunTask
@@ -73,10 +73,10 @@ def run_dataset(
     started = time.perf_counter()
     check_folders(options.input, options.output)
     dataset = discover_dataset(options.input, options.layout, label_options(recipe).format)
-    _refuse_mixing_masks(recipe, dataset)
     if not dataset.samples:
         raise UsageError("input folder holds no images (.jpg .png .webp .tif .bmp)", options.input)
     codec, plans = _plans(recipe, dataset, options)
+    partners = mixing_partners(recipe, dataset, codec)  # refuses mixing masks before anything is written
     report = _planned_report(recipe, dataset, options, plans)
     if options.dry_run:
         report.elapsed = time.perf_counter() - started
@@ -86,7 +86,7 @@ def run_dataset(
     done = _prepare_output(outputs, recipe, options)
     outputs.remove_temporary()
     write_run(outputs, options.shard, run_summary(recipe, options, report, status="running"))
-    task = _task(recipe, dataset, codec, inputs, outputs)
+    task = RunTask(recipe, inputs.location, outputs.location, codec, partners)
     n_jobs, report.skipped = _count_todo(plans, done)
     workers = options.workers or os.cpu_count() or 1
     executor = executor or make_executor(options.executor, workers=min(workers, max(1, n_jobs)))
@@ -163,28 +163,6 @@ def _jobs(plans: Plans, dataset: Dataset, done: set[str]) -> Iterator[Job]:
         todo = tuple(o for o in outs if o.rel not in done)
         if todo:
             yield Job(sample, todo, payloads.get(sample.rel))
-
-
-def _task(recipe: Recipe, dataset: Dataset, codec: Any, inputs: Store, outputs: Store) -> RunTask:
-    train_classes = train_payloads = None
-    if recipe_mixes(recipe):
-        train_classes = {s.rel: s.label for s in dataset.samples if s.augmented}
-        label_set = dataset.labels
-        if label_set is not None and label_set.payloads:
-            train_payloads = {rel: label_set.payloads[rel] for rel in train_classes if rel in label_set.payloads}
-    return RunTask(recipe, inputs.location, outputs.location, codec, train_classes, train_payloads)
-
-
-def _refuse_mixing_masks(recipe: Recipe, dataset: Dataset) -> None:
-    if dataset.labels is None or not recipe_mixes(recipe):
-        return
-    found = summarize(dataset)
-    if found is not None and "masks" in found.kinds:
-        raise UsageError(
-            "mix: MixUp/CutMix of segmentation masks is not supported (class masks have no blend); "
-            "mixing works on class folders and on boxes, polygons and keypoints",
-            recipe.source,
-        )
 
 
 def _stop(

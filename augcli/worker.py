@@ -24,11 +24,11 @@ from augcli.pipeline import derive_seed
 from augcli.plan import Job
 from augcli.recipe import Recipe
 from augcli.render import (
+    Partners,
     Processor,
     Rendered,
     encode_output,
     label_options,
-    partner_source,
     read_labels,
     read_source,
 )
@@ -43,16 +43,12 @@ class RunTask:
     input: str  # input store location (folder or URL)
     output: str  # output store location
     codec: Codec | None = None
-    train_classes: dict[str, str | None] | None = None  # mixing partners: training rel -> class
-    train_payloads: dict[str, Any] | None = None  # their label payloads when one file holds them (COCO)
+    partners: Partners | None = None  # MixUp/CutMix partners (render.mixing_partners), when the recipe mixes
 
     def setup(self) -> WorkerContext:
         inputs, outputs = open_store(self.input), open_store(self.output)
-        partners = None
-        if self.train_classes:
-            partners = partner_source(inputs, self.train_classes, self.codec, self.train_payloads)
         labels = label_options(self.recipe) if self.codec is not None else None
-        processor = Processor(self.recipe, labels=labels, partners=partners)
+        processor = Processor(self.recipe, labels=labels, partners=self.partners)
         return WorkerContext(processor, self.recipe, inputs, outputs, self.codec)
 
     def __call__(self, job: Job, context: WorkerContext) -> JobResult:

@@ -16,13 +16,15 @@ from typer.testing import CliRunner
 
 from augcli import preview as pv
 from augcli.cli import app
-from augcli.datasets import Sample
+from augcli.datasets import Sample, discover_dataset
+from augcli.errors import UsageError
 from augcli.imageio import read_image
 from augcli.recipe import load_recipe
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 DATA = ROOT / "tests" / "data"
+LABELS = DATA / "labels"
 CAT = SAMPLES / "natural" / "train" / "animal" / "chelsea.jpg"
 COFFEE = SAMPLES / "natural" / "train" / "object" / "coffee.jpg"
 SQUIRREL = SAMPLES / "natural" / "val" / "animal" / "squirrel.jpg"
@@ -121,7 +123,54 @@ def test_sampling_is_seeded_and_shows_every_group_before_repeating() -> None:
     assert len(pv.sample_images(samples, 100, seed=0)) == len(samples)
 
 
+def test_given_images_in_the_dataset_keep_runs_seed_keys_and_others_their_own(tmp_path: Path, dataset: Path) -> None:
+    recipe = load_recipe(natural_recipe(tmp_path, "jpg"))
+    loose = tmp_path / "loose" / "cup.jpg"
+    loose.parent.mkdir()
+    shutil.copy(COFFEE, loose)
+    found = discover_dataset(dataset)
+    paths = [dataset / "train", dataset / "val" / "cat" / "sq.jpg", loose, loose.parent]
+    sources = pv.find_sources(recipe, paths, root=dataset, dataset=found, count=10, seed=0)
+    # run writes 2 copies of each training image and none of a validation image; loose files are not run's
+    assert [(s.sample.rel, s.run_copies) for s in sources] == [
+        ("train/cat/chelsea.jpg", 2),
+        ("train/cup/coffee.jpg", 2),
+        ("val/cat/sq.jpg", 0),
+        ("cup.jpg", None),
+    ]
+    with pytest.raises(UsageError, match="image or folder not found"):
+        pv.find_sources(recipe, [tmp_path / "nope.jpg"], root=dataset, dataset=found, seed=0)
+
+
 # --------------------------------------------------------------------------- identity with run
+
+
+def run_records(recipe: Path, out: Path, *args: str) -> dict[tuple[str, int], dict]:
+    """`augcli run` with one worker; its manifest by (source, copy)."""
+    done = runner.invoke(app, ["run", str(recipe), *args, "--workers", "1", "--quiet"])
+    assert done.exit_code == 0, done.output
+    lines = (out / "manifest.jsonl").read_text().splitlines()
+    return {(rec["source"], rec["copy"]): rec for rec in map(json.loads, lines)}
+
+
+def assert_tiles_are_run_outputs(rows: list[pv.Row], out: Path, manifest: dict[tuple[str, int], dict]) -> int:
+    """Every tile holds the pixels of the file run wrote for its source and copy, and what made them."""
+    checked = 0
+    for row in rows:
+        assert row.source is not None
+        rel = row.source.sample.rel
+        for tile in row.tiles:
+            assert tile is not None and tile.error is None and tile.copy is not None, tile
+            rec = manifest[(rel, tile.copy)]
+            on_disk = read_image(out / rec["output"]).pixels
+            assert tile.pixels is not None
+            assert tile.pixels.dtype == on_disk.dtype and tile.pixels.shape == on_disk.shape
+            assert np.array_equal(tile.pixels, on_disk), (rel, tile.copy)
+            assert tile.applied == rec["transforms"]
+            if tile.copy:
+                assert tile.caption == pv.caption(rec["transforms"])
+            checked += 1
+    return checked
 
 
 @pytest.mark.parametrize(("fmt", "extra"), [("jpg", ""), ("png", ""), ("jpg", "preprocess: []\n")])
@@ -130,36 +179,92 @@ def test_tiles_are_the_files_run_writes_and_captions_match_the_manifest(
 ) -> None:
     """Also with no preprocess, where run writes each original as the source file's own bytes."""
     recipe_path = natural_recipe(tmp_path, fmt, extra)
-    done = runner.invoke(app, ["run", str(recipe_path), "--workers", "1", "--quiet"])
-    assert done.exit_code == 0, done.output
     out = tmp_path / f"out_{fmt}"
-    manifest = {
-        (rec["source"], rec["copy"]): rec for rec in map(json.loads, (out / "manifest.jsonl").read_text().splitlines())
-    }
+    manifest = run_records(recipe_path, out)
 
     recipe = load_recipe(recipe_path)
     # Sampled from the input folder, and given explicitly: both use the path under the root as seed key.
     sampled = pv.build_preview(recipe, options=pv.PreviewOptions(images=10))
     given = pv.build_preview(recipe, [dataset / "train" / "cat" / "chelsea.jpg"], options=pv.PreviewOptions())
-    checked = 0
-    for row in [*sampled.rows, *given.rows]:
-        assert row.source is not None
-        rel = row.source.sample.rel
-        for tile in row.tiles:
-            assert tile is not None and tile.error is None, tile
-            rec = manifest[(rel, tile.copy)]
-            on_disk = read_image(out / rec["output"]).pixels
-            assert tile.pixels is not None
-            assert tile.pixels.dtype == on_disk.dtype and tile.pixels.shape == on_disk.shape
-            assert np.array_equal(tile.pixels, on_disk), (rel, tile.copy)
-            assert tile.applied == rec["transforms"]
-            assert rec.get("unchanged", False) == (extra != "" and tile.copy == 0)
-            if tile.copy:
-                assert tile.caption == pv.caption(rec["transforms"])
-            checked += 1
+    rows = [*sampled.rows, *given.rows]
+    checked = assert_tiles_are_run_outputs(rows, out, manifest)
     assert checked == (1 + 2) * 2 + 1 + (1 + 2)  # two train rows, one val row, the given image again
+    for row in rows:
+        for tile in row.tiles:
+            assert tile is not None and row.source is not None
+            unchanged = manifest[(row.source.sample.rel, tile.copy)].get("unchanged", False)
+            assert unchanged == (extra != "" and tile.copy == 0)
     val = next(r for r in sampled.rows if r.source is not None and r.source.sample.split == "val")
     assert val.note == "val: not augmented" and len(val.tiles) == 1
+
+
+# --------------------------------------------------------------------------- mixing: the partners run draws
+
+MIX = "mix: {p_mixup: 0.5, p_cutmix: 0.5}\n"
+
+DETECTION_MIX = """\
+augcli: 1
+name: mixdet
+seed: 5
+copies: 3
+output: {format: png}
+preprocess:
+  - SmallestMaxSize: {max_size: 96}
+augment:
+  - HorizontalFlip: {p: 0.5}
+  - Affine: {scale: [0.8, 1.2], p: 0.5}
+mix: {p_mixup: 0.5, p_cutmix: 0.5}
+labels: {min_visibility: 0.2}
+"""
+
+
+def mixed_tiles(rows: list[pv.Row]) -> list[pv.Tile]:
+    return [t for r in rows for t in r.tiles if t is not None and t.applied and t.applied[-1]["name"] in MIXERS]
+
+
+MIXERS = ("MixUp", "CutMix")
+
+
+def test_mixed_tiles_are_the_files_run_writes_with_training_partners(tmp_path: Path, dataset: Path) -> None:
+    recipe_path = natural_recipe(tmp_path, "png", MIX)
+    out = tmp_path / "out_png"
+    manifest = run_records(recipe_path, out)
+
+    made = pv.build_preview(load_recipe(recipe_path), options=pv.PreviewOptions(images=10))
+    assert assert_tiles_are_run_outputs(made.rows, out, manifest) == (1 + 2) * 2 + 1
+    mixed = mixed_tiles(made.rows)
+    assert mixed, "the recipe mixes every copy; preview showed none mixed"
+    assert {t.applied[-1]["params"]["partner"] for t in mixed} <= {"train/cat/chelsea.jpg", "train/cup/coffee.jpg"}
+
+
+def test_mixed_detection_tiles_carry_the_boxes_run_writes(tmp_path: Path) -> None:
+    recipe_path = write(tmp_path / "mix.yaml", DETECTION_MIX)
+    out = tmp_path / "out"
+    manifest = run_records(recipe_path, out, "-i", str(LABELS / "voc"), "-o", str(out))
+
+    options = pv.PreviewOptions(input=LABELS / "voc", images=3)
+    made = pv.build_preview(load_recipe(recipe_path), options=options)
+    assert assert_tiles_are_run_outputs(made.rows, out, manifest) == 3 * (1 + 3)
+    assert mixed_tiles(made.rows)
+    for row in made.rows:
+        for tile in row.tiles:
+            assert tile is not None and row.source is not None
+            written = manifest[(row.source.sample.rel, tile.copy)]["labels"]["objects"]
+            shown = [o.data for o in tile.overlays if o.kind == "box"]
+            assert [name for _, name in shown] == [obj["class"] for obj in written]
+            for (box, _), obj in zip(shown, written, strict=True):
+                assert list(box) == pytest.approx(obj["box"], abs=0.01)
+
+
+def test_mixing_segmentation_masks_is_refused_by_preview_as_by_run(tmp_path: Path) -> None:
+    recipe = write(tmp_path / "mix.yaml", DETECTION_MIX)
+    seg = str(LABELS / "voc_seg")
+    ran = runner.invoke(app, ["run", str(recipe), "-i", seg, "-o", str(tmp_path / "o"), "-q"])
+    shown = runner.invoke(app, ["preview", str(recipe), "-i", seg, "--out", str(tmp_path / "s.png")])
+    assert (ran.exit_code, shown.exit_code) == (2, 2), shown.output
+    assert "mix: MixUp/CutMix of segmentation masks is not supported" in shown.stderr
+    assert shown.stderr == ran.stderr
+    assert not (tmp_path / "s.png").exists()
 
 
 def test_captions_use_the_registry_and_fall_back_to_name_and_numbers() -> None:
@@ -317,6 +422,6 @@ def test_overlays_are_drawn_by_registered_drawers(monkeypatch: pytest.MonkeyPatc
         pv.OVERLAY_DRAWERS, "box", lambda draw, overlay, placement: seen.append((overlay.data, placement))
     )
     tile = pv.Tile("copy 1", np.zeros((50, 100, 3), np.uint8), overlays=[pv.Overlay("box", "b1")])
-    image, placement = pv.render_tile(tile, 100, pv._font(12))
+    image, placement = pv.render_tile(tile, 100, pv.load_font(12))
     assert image.size == (100, 100)
     assert seen == [("b1", pv.Placement(0, 25, 1.0))] and placement == seen[0][1]

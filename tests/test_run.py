@@ -409,7 +409,7 @@ def test_work_sent_to_workers_pickles(natural: Path, tmp_path: Path) -> None:
     assert pickle.loads(pickle.dumps(job)) == job
     again = pickle.loads(pickle.dumps(recipe))
     assert again.hash == recipe.hash and again.augment[0].name == "HorizontalFlip"
-    task = RunTask(recipe, str(natural), str(tmp_path / "out"), None, {sample.rel: sample.label})
+    task = RunTask(recipe, str(natural), str(tmp_path / "out"))
     copy = pickle.loads(pickle.dumps(task))
     assert copy == task
     result = copy(Job(sample, (OutputPlan(1, "x__aug001.jpg"),)), copy.setup())  # a job needs only its context
