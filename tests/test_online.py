@@ -18,7 +18,7 @@ import augcli
 from augcli.cli import app
 from augcli.imageio import read_image
 from augcli.recipe import check_recipe, load_recipe
-from augcli.writable import check_writable
+from augcli.recipe.writable import check_writable
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ROOT / "recipes"
