@@ -14,15 +14,18 @@ import numpy as np
 
 import augcli  # noqa: F401  (sets NO_ALBUMENTATIONS_UPDATE before albumentations is imported)
 from augcli.errors import RecipeError, UsageError
+from augcli.pipeline import build_steps
+from augcli.recipe import Recipe, check_recipe, resolve_recipe_arg
 
 Split = Literal["train", "eval"]
 SPLITS: tuple[str, ...] = ("train", "eval")
 
 
-def read_recipe(recipe_path: str | os.PathLike[str]) -> Any:
-    """A valid Recipe (file path or preset name), or RecipeError with every located problem."""
-    from augcli.recipe import check_recipe, resolve_recipe_arg
+def read_recipe(recipe_path: str | os.PathLike[str]) -> Recipe:
+    """A valid Recipe (file path or preset name), or RecipeError with every located problem.
 
+    Validated for online use: model-input steps (Normalize, ToFloat) are what a training loop wants.
+    """
     path = resolve_recipe_arg(recipe_path)
     report = check_recipe(path, lint=False, for_disk=False)
     if report.recipe is None:
@@ -30,10 +33,8 @@ def read_recipe(recipe_path: str | os.PathLike[str]) -> Any:
     return report.recipe
 
 
-def pipeline_steps(recipe: Any, split: str, stats: str | os.PathLike[str] | None = None) -> list[Any]:
+def pipeline_steps(recipe: Recipe, split: str, stats: str | os.PathLike[str] | None = None) -> list[Any]:
     """The transforms of one split, built strictly, with a final Normalize when stats are given."""
-    from augcli.pipeline import build_steps
-
     if split not in SPLITS:
         raise UsageError(f"unknown split '{split}'; splits: {', '.join(SPLITS)}")
     steps = build_steps(recipe.preprocess) + (build_steps(recipe.augment) if split == "train" else [])
@@ -100,7 +101,7 @@ def _name_of(matrix: np.ndarray) -> str:
     return next(name for name in _ELEMENTS if np.array_equal(_matrix(name), matrix))
 
 
-def allowed_symmetries(recipe: Any) -> list[str]:
+def allowed_symmetries(recipe: Recipe) -> list[str]:
     """The flips/turns the augment can produce, closed under composition (hflip + vflip gives rot180)."""
     found = {"identity"}
     for spec in recipe.augment:

@@ -166,12 +166,15 @@ def init(
 # --------------------------------------------------------------------------- run
 
 
-def _load(recipe_arg: Path) -> Any:
-    """A valid recipe, or every located error at once (exit 2) — the same text validate-recipe shows."""
+def _load(recipe_arg: Path, *, online: bool = False) -> Any:
+    """A valid recipe, or every located error at once (exit 2) — the same text validate-recipe shows.
+
+    `online`: for a training loop (export), so model-input steps such as Normalize are allowed.
+    """
     from augcli.errors import UsageError
     from augcli.recipe import check_recipe, resolve_recipe_arg
 
-    report = check_recipe(resolve_recipe_arg(recipe_arg), lint=False)
+    report = check_recipe(resolve_recipe_arg(recipe_arg), lint=False, for_disk=not online)
     if report.recipe is None:
         for problem in report.problems:
             typer.echo(problem.format(), err=True)
@@ -384,7 +387,7 @@ def export(
 
     if split not in ("train", "eval"):
         raise UsageError(f"unknown split '{split}'; splits: train, eval")
-    _load(recipe)  # located errors, as run shows them
+    _load(recipe, online=True)  # located errors, as run shows them
     text = export_pipeline(recipe, split=split, format=format, data_format=data_format_for(out), stats=stats_file)
     if out is None:
         typer.echo(text, nl=False)

@@ -59,7 +59,22 @@ class ImageWriteError(AugcliError):
     exit_code = ExitCode.FAILURES
 
 
-def first_line(exc: BaseException) -> str:
-    """An exception's message cut to its first line, or its type name when it has none."""
+def first_line(exc: object, *, typed: bool = False) -> str:
+    """An exception's (or warning's) first line, for one-line messages; its type's name when it has no text.
+
+    `typed` prefixes the type ("KeyError: 'x'"), for errors whose text alone says little.
+    """
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    if not text:
+        return type(exc).__name__
+    line = text.splitlines()[0]
+    return f"{type(exc).__name__}: {line}" if typed else line
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """A path as messages show it: relative to the working folder, or absolute when that is far off."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return str(path) if rel.startswith(os.path.join(os.pardir, os.pardir, os.pardir)) else rel

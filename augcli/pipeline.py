@@ -1,4 +1,8 @@
-"""Recipe -> Albumentations Compose objects, and the seeding that makes every output reproducible.
+"""Step specs -> Albumentations objects, and the seeding that makes every output reproducible.
+
+This is the one builder of transforms: recipe validation builds and probes each step with it, `run`,
+`preview` and the online pipelines build their Compose objects with it. It knows a recipe's step only
+by its shape (`StepSpec`), so it sits below the recipe package, which imports it.
 
 Each output gets its own seed, derived from (recipe seed, source path relative to the dataset
 root, copy index), and the whole augment pipeline draws from ONE generator seeded with it.
@@ -10,20 +14,43 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 import augcli  # noqa: F401  (sets NO_ALBUMENTATIONS_UPDATE before albumentations is imported)
 from augcli import registry
-from augcli.recipe import Recipe, TransformSpec, build_step
 
 # Applied-parameter keys that are bulky or internal; a manifest line should stay readable.
 _DROP_KEYS = {"shape", "matrix", "bbox_matrix", "output_shape", "interpolation", "mask_interpolation"}
 
 
-def build_steps(specs: list[TransformSpec]) -> list[Any]:
+class StepSpec(Protocol):
+    """What building needs of a step (augcli.recipe.TransformSpec): a catalogue name, parameters, inner steps."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def params(self) -> Mapping[str, Any]: ...
+
+    @property
+    def children(self) -> Sequence[StepSpec] | None: ...
+
+
+def build_step(cls: type, params: Mapping[str, Any], children: list[Any] | None) -> Any:
+    """Instantiate one step strictly (a misspelled parameter is an error, not a warning)."""
+    if children is not None and registry.is_composition(cls):
+        return cls(transforms=children, **params)
+    if registry.validates_strictly(cls):
+        return cls(**params, strict=True)
+    return cls(**params)
+
+
+def build_steps(specs: Sequence[StepSpec]) -> list[Any]:
+    """The transforms of validated specs, compositions with their inner steps."""
     out = []
     for spec in specs:
         cls = registry.catalogue()[spec.name]
@@ -32,7 +59,7 @@ def build_steps(specs: list[TransformSpec]) -> list[Any]:
     return out
 
 
-def build_compose(specs: list[TransformSpec], **compose_kwargs: Any) -> Any:
+def build_compose(specs: Sequence[StepSpec], **compose_kwargs: Any) -> Any:
     """An Albumentations Compose of the steps; for no steps, the `Identity` (no Albumentations import)."""
     if not specs:
         return Identity()
@@ -65,13 +92,6 @@ class Pipelines:
     augment: Any
 
 
-def build_pipelines(recipe: Recipe, **compose_kwargs: Any) -> Pipelines:
-    return Pipelines(
-        preprocess=build_compose(recipe.preprocess, **compose_kwargs),
-        augment=build_compose(recipe.augment, **compose_kwargs),
-    )
-
-
 def derive_seed(recipe_seed: int, relpath: str, copy_index: int) -> int:
     """A 63-bit seed that depends only on its inputs (not on worker, order or platform)."""
     key = f"{recipe_seed}\x00{relpath}\x00{copy_index}".encode()
@@ -79,6 +99,7 @@ def derive_seed(recipe_seed: int, relpath: str, copy_index: int) -> int:
 
 
 def seed_pipeline(compose: Any, seed: int) -> None:
+    """One numpy and one Python generator for the whole pipeline, so its steps draw from one stream."""
     compose.set_random_state(np.random.default_rng(seed), random.Random(seed))
 
 

@@ -52,10 +52,6 @@ def is_composition(cls: type) -> bool:
     return issubclass(cls, BaseCompose)
 
 
-def is_augcli_transform(cls: type) -> bool:
-    return cls.__module__.startswith("augcli.")
-
-
 def suggest(name: str, choices: list[str] | None = None) -> list[str]:
     """Closest valid names, case-insensitively, best first."""
     pool = choices if choices is not None else list(catalogue())

@@ -28,7 +28,6 @@ from augcli.datasets.support import summarize
 from augcli.errors import ImageReadError, UsageError
 from augcli.imageio import DecodedImage, decode_image, encode_image, read_image, suffix_format, unchanged_copy
 from augcli.mixing import (
-    MixModel,
     choose,
     cutmix,
     cutmix_labels,
@@ -93,7 +92,7 @@ class Processor:
         With `labels`, boxes, polygons, keypoints and masks move with the pixels through the same Compose."""
         self.recipe = recipe
         self.labels = labels
-        self.mix = MixModel(**recipe.mix).to_spec() if recipe.mix else MixModel().to_spec()
+        self.mix = recipe.mix_model
         can_mix = partners is not None and (labels is None or partners.labels is not None)
         self.partners = partners if self.mix.enabled and can_mix else None
         self._candidates = sorted(set(partners.classes)) if partners is not None else []
@@ -262,14 +261,6 @@ def output_format(recipe: Recipe, rel: str) -> str:
     return suffix_format(rel) or "jpg" if recipe.output_format == "same" else recipe.output_format
 
 
-def label_options(recipe: Recipe) -> LabelOptions:
-    return LabelOptions(**recipe.labels) if recipe.labels else LabelOptions()
-
-
-def recipe_mixes(recipe: Recipe) -> bool:
-    return bool(recipe.mix) and MixModel(**recipe.mix).to_spec().enabled
-
-
 def read_source(inputs: Store, rel: str) -> DecodedImage:
     """A source decoded; a file on this machine is read by path, anything else fetched as bytes."""
     local = inputs.local_path(rel)
@@ -296,7 +287,7 @@ def mixing_partners(recipe: Recipe, dataset: Dataset, codec: Codec | None) -> Pa
     `codec` reads the partners' labels: the dataset's own, or the converter `run --to` writes with.
     Raises UsageError (at the recipe) when the dataset has segmentation masks, which cannot be blended.
     """
-    if not recipe_mixes(recipe):
+    if not recipe.mix_model.enabled:
         return None
     label_set = dataset.labels
     if label_set is not None and (found := summarize(dataset)) is not None and "masks" in found.kinds:

@@ -34,7 +34,7 @@ from augcli.manifest import (
 from augcli.mixing import labels_csv
 from augcli.plan import Job, OutputPlan, estimate_bytes, iter_plans, shard_plans
 from augcli.recipe import Recipe
-from augcli.render import label_options, mixing_partners, output_format, recipe_mixes
+from augcli.render import mixing_partners, output_format
 from augcli.report import RunReport, count_labels, find_leaks, run_summary
 from augcli.store import Store, open_store
 from augcli.worker import RunTask
@@ -72,7 +72,7 @@ def run_dataset(
     """Augment a dataset as the recipe says; never raises for a bad image (it is in the report)."""
     started = time.perf_counter()
     check_folders(options.input, options.output)
-    dataset = discover_dataset(options.input, options.layout, label_options(recipe).format)
+    dataset = discover_dataset(options.input, options.layout, recipe.label_options.format)
     if not dataset.samples:
         raise UsageError("input folder holds no images (.jpg .png .webp .tif .bmp)", options.input)
     codec, plans = _plans(recipe, dataset, options)
@@ -199,7 +199,7 @@ def _finish_labels(
         assert root is not None, "label formats write local folders only"
         codec.finish(root, records)
         report.label_counts = count_labels(iter_records(outputs, name))
-    if recipe_mixes(recipe) and any(s.label for s in dataset.samples):
+    if recipe.mix_model.enabled and any(s.label for s in dataset.samples):
         write_labels_csv(outputs, [s.label for s in dataset.samples], records)
     if len({s.split for s in dataset.samples}) > 1:  # a leak needs two splits
         report.leaks = find_leaks(iter_records(outputs, name))

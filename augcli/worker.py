@@ -28,7 +28,6 @@ from augcli.render import (
     Processor,
     Rendered,
     encode_output,
-    label_options,
     read_labels,
     read_source,
 )
@@ -47,7 +46,7 @@ class RunTask:
 
     def setup(self) -> WorkerContext:
         inputs, outputs = open_store(self.input), open_store(self.output)
-        labels = label_options(self.recipe) if self.codec is not None else None
+        labels = self.recipe.label_options if self.codec is not None else None
         processor = Processor(self.recipe, labels=labels, partners=self.partners)
         return WorkerContext(processor, self.recipe, inputs, outputs, self.codec)
 
@@ -98,7 +97,7 @@ def process_job(job: Job, context: WorkerContext) -> JobResult:
             record = _write_output(context, sample, plan.rel, plan.copy, rendered, decoded, content)
             lines.append((plan.rel, record_line(record)))
     except Exception as exc:
-        return JobResult(sample.rel, lines, failure=f"{type(exc).__name__}: {first_line(exc)}")
+        return JobResult(sample.rel, lines, failure=first_line(exc, typed=True))
     context.jobs_done += 1
     return JobResult(sample.rel, lines, usage=_usage(context.jobs_done))
 

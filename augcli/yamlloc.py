@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -144,7 +143,3 @@ def describe_yaml_error(exc: yaml.YAMLError, file: str) -> tuple[str, Location |
 
 def _token(token: str) -> str:
     return "point" if token.startswith("<") else f"'{token}'"
-
-
-def read_text(path: Path) -> str:
-    return path.read_text(encoding="utf-8")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from augcli.cli import app
-from augcli.lint import RULES
 from augcli.recipe import preset_names
+from augcli.recipe.lint import RULES
 from augcli.transforms import AUGCLI_TRANSFORMS
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")

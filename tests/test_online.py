@@ -18,7 +18,7 @@ import augcli
 from augcli.cli import app
 from augcli.imageio import read_image
 from augcli.recipe import check_recipe, load_recipe
-from augcli.writable import check_writable
+from augcli.recipe.writable import check_writable
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ROOT / "recipes"
@@ -141,3 +141,37 @@ def test_check_writable_flags_model_inputs(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["validate-recipe", str(recipe)])
     assert result.exit_code == 2
     assert "online.yaml:5:5: error: preprocess[1]: Normalize outputs zero-centred floats" in result.output
+
+
+NORMALIZED = (
+    "augcli: 1\nname: normalized\n"
+    "preprocess:\n  - Resize: {height: 64, width: 64}\n"
+    "augment:\n  - HorizontalFlip: {p: 0.5}\n  - Normalize: {}\n"
+)
+
+
+def test_export_takes_a_recipe_that_ends_with_normalize(tmp_path: Path) -> None:
+    recipe = tmp_path / "normalized.yaml"
+    recipe.write_text(NORMALIZED, encoding="utf-8")
+    out = tmp_path / "pipeline.json"
+    result = runner.invoke(app, ["export", str(recipe), "--split", "train", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    loaded = A.load(str(out), data_format="json")
+    assert [type(t).__name__ for t in loaded.transforms] == ["Resize", "HorizontalFlip", "Normalize"]
+    image = read_image(CHELSEA).pixels
+    got = seeded(loaded, 0, image)
+    assert got.dtype == np.float32 and got.shape == (64, 64, 3)
+    assert np.array_equal(got, seeded(augcli.load_pipeline(recipe, split="train"), 0, image))
+
+
+def test_run_refuses_normalize_and_points_to_export(tmp_path: Path) -> None:
+    recipe = tmp_path / "normalized.yaml"
+    recipe.write_text(NORMALIZED, encoding="utf-8")
+    (tmp_path / "in").mkdir()
+    shutil.copy(CHELSEA, tmp_path / "in" / "chelsea.jpg")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(recipe), "-i", str(tmp_path / "in"), "-o", str(out), "-w", "1", "-q"])
+    assert result.exit_code == 2, result.output
+    assert "normalized.yaml:7:5: error: augment[1]: Normalize outputs zero-centred floats" in result.stderr
+    assert "`augcli export`" in result.stderr
+    assert not out.exists()

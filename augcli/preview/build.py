@@ -21,7 +21,7 @@ from augcli.preview.sources import find_sources
 from augcli.preview.steps import build_step_rows
 from augcli.preview.tiles import SourceLabels, build_rows
 from augcli.recipe import Recipe
-from augcli.render import Processor, label_options, mixing_partners
+from augcli.render import Processor, mixing_partners
 
 
 @dataclass
@@ -53,11 +53,11 @@ def build_preview(recipe: Recipe, paths: Sequence[Path] = (), *, options: Previe
         recipe = dataclasses.replace(recipe, seed=seed)
     copies = options.copies if options.copies is not None else min(recipe.copies, MAX_DEFAULT_COPIES)
     root = options.input or recipe.input
-    found = discover_dataset(root, label_format=label_options(recipe).format) if root and root.is_dir() else None
+    found = discover_dataset(root, label_format=recipe.label_options.format) if root and root.is_dir() else None
     sources = find_sources(recipe, paths, root=root, dataset=found, count=options.images, seed=seed)
     labels = SourceLabels(found.root, found.labels) if found is not None and found.labels is not None else None
     partners = mixing_partners(recipe, found, labels.label_set.codec if labels else None) if found is not None else None
-    processor = Processor(recipe, labels=label_options(recipe) if labels else None, partners=partners)
+    processor = Processor(recipe, labels=recipe.label_options if labels else None, partners=partners)
     if options.per_transform:
         rows = build_step_rows(processor, recipe, sources[0], copies, labels) if sources else []
         width = max((len(r.tiles) for r in rows), default=1)

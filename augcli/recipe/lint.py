@@ -5,18 +5,16 @@ Each rule has a name (to silence it in a recipe, with a reason) and a why (shown
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
-
-from augcli.recipe import Recipe, TransformSpec, describe_exception, probe_image
-from augcli.yamlloc import YamlPath
+from augcli.pipeline import build_steps
+from augcli.recipe.model import Recipe, TransformSpec
+from augcli.recipe.probe import pipeline_findings
+from augcli.recipe.problems import Finding
 
 OCR_ROTATION_LIMIT = 5.0  # degrees; scanned pages are deskewed to within a few degrees
 MEDICAL_RGB_SHIFT_LIMIT = 10.0  # levels of 255
-EMPIRICAL_BUDGET_S = 0.15  # once augment has shown it varies, stop sampling (a RandomFog draw takes 0.3 s)
 
 RULES: dict[str, str] = {
     "ocr-flip": "In `ocr`/`document` recipes, flips, transposes and 90-degree turns make mirrored or sideways "
@@ -40,25 +38,21 @@ RULES: dict[str, str] = {
 }
 
 _FLIPS = {"HorizontalFlip", "VerticalFlip", "Transpose", "RandomRotate90", "D4", "SquareSymmetry"}
-_TRANSPOSING = {"Transpose", "RandomRotate90", "D4", "SquareSymmetry"}  # augcli's own transforms never do
 _MEDICAL = {"fundus", "xray", "medical"}
 _OCR = {"ocr", "document"}
 _ALWAYS_COLOUR = {"ChannelShuffle", "ChannelDropout", "ToSepia", "InvertImg", "PlanckianJitter"}
 
-Finding = tuple[str, YamlPath, str]
-
 
 def lint_recipe(recipe: Recipe) -> list[Finding]:
+    """Every rule's findings: the domain rules on each step's parameters, then the probe-image run."""
     findings: list[Finding] = []
     for spec, instance in _walk(recipe.preprocess + recipe.augment):
         findings.extend(_static(recipe.domain, spec, instance))
-    findings.extend(_empirical(recipe))
+    findings.extend(pipeline_findings(recipe))
     return findings
 
 
 def _walk(specs: list[TransformSpec]) -> Iterator[tuple[TransformSpec, Any]]:
-    from augcli.pipeline import build_steps
-
     for spec in specs:
         for sub in spec.walk():
             if sub.children is None:
@@ -125,80 +119,3 @@ def _colour_change(name: str, inst: Any) -> str | None:
         if limit > MEDICAL_RGB_SHIFT_LIMIT:
             return f"shifts colour channels by up to {limit:g} levels"
     return None
-
-
-def _empirical(recipe: Recipe) -> Iterator[Finding]:
-    """Run the pipeline on a probe image: does it run, does augment vary, does it keep the size?
-
-    Each step already ran alone in validation; what fails here is a combination (a crop bigger
-    than what preprocess leaves) or a draw the single-step check did not make.
-    """
-    from augcli.pipeline import build_compose, run_compose
-
-    try:
-        base = run_compose(build_compose(recipe.preprocess), seed=0, image=probe_image())["image"]
-    except Exception as exc:
-        yield "pipeline-fails", ("preprocess",), f"preprocess fails on a 640x480 test image: {describe_exception(exc)}"
-        return
-    yield from _non_square(recipe, base)
-    if not recipe.augment:
-        yield (
-            "no-randomness",
-            ("augment",),
-            "augment is empty: every copy would equal the preprocessed original",
-        )
-        return
-    shown = f"{base.shape[0]}x{base.shape[1]}"
-    first = None
-    sizes = set()
-    started = time.perf_counter()
-    varied = False
-    for seed in range(32):
-        try:
-            if first is None:
-                augment = build_compose(recipe.augment)
-            out = run_compose(augment, seed=seed, image=base)["image"]
-        except Exception as exc:
-            message = f"augment fails on a {shown} test image (seed {seed}): {describe_exception(exc)}"
-            yield "pipeline-fails", ("augment",), message
-            return
-        if first is None:
-            first = out
-        sizes.add(out.shape[:2])
-        varied = varied or out.shape != first.shape or not np.array_equal(out, first)
-        if varied and (seed >= 8 or time.perf_counter() - started > EMPIRICAL_BUDGET_S):
-            break
-    if not varied:
-        yield "no-randomness", ("augment",), "nothing in augment is random: every copy would be identical"
-    if sizes != {base.shape[:2]}:
-        got = ", ".join(f"{h}x{w}" for h, w in sorted(sizes))
-        yield (
-            "size-change",
-            ("augment",),
-            f"augment turns {shown} images into {got}; end augment with a Resize",
-        )
-
-
-def _non_square(recipe: Recipe, base: np.ndarray) -> Iterator[Finding]:
-    """Satellite tiles that preprocess leaves non-square change shape under a 90-degree turn or transpose."""
-    height, width = base.shape[:2]
-    if recipe.domain != "satellite" or height == width:
-        return
-    if recipe.preprocess:
-        tiles = f"the {height}x{width} tiles preprocess makes"
-        fix = "make preprocess end with square tiles (e.g. CenterCrop with equal height and width)"
-    else:
-        tiles = "non-square tiles, and nothing in preprocess makes tiles square"
-        fix = "add e.g. PadIfNeeded + CenterCrop with equal sides to preprocess"
-    for spec in recipe.augment:
-        for sub in spec.walk():
-            if sub.name in _TRANSPOSING:
-                yield (
-                    "satellite-non-square",
-                    sub.path,
-                    f"{sub.name} swaps the height and width of {tiles}, so outputs would come in two sizes; {fix}",
-                )
-
-
-def rule_names() -> list[str]:
-    return sorted(RULES)

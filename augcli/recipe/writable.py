@@ -1,16 +1,15 @@
 """Can `run` write what a recipe produces? Normalised or rescaled float tensors are not images.
 
 Such steps belong to the online pipeline (`augcli.load_pipeline`, `augcli export`), which feeds a
-model instead of a folder. Pure and import-light, so recipe validation can call it.
+model instead of a folder. Pure and import-light: it reads the model only.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from augcli.recipe import Recipe, TransformSpec
-    from augcli.yamlloc import YamlPath
+from augcli.recipe.model import Recipe, TransformSpec
+from augcli.yamlloc import YamlPath
 
 # Steps whose output is not an image, and why; FromFloat undoes the ones marked True.
 NOT_AN_IMAGE: dict[str, tuple[str, bool]] = {
