@@ -52,11 +52,11 @@ def transform_schema(cls: type, step_ref: str) -> Schema:
                 required.append(name)
             else:
                 default = jsonable(parameter.default)
-                if default is not _UNSET:
+                if default is not NO_JSON:
                     properties[name]["default"] = default
         if name == "p":
             # validate-recipe checks every step's p, whatever its class declares.
-            properties[name].update(minimum=0, maximum=1)
+            properties[name].update(minimum=0, maximum=1, description="Probability of applying the step.")
         if name in described:
             properties[name]["description"] = described[name]
     schema: Schema = {
@@ -210,11 +210,11 @@ def to_draft7(node: Any, local: dict[str, Schema]) -> Any:
 _PYDANTIC_BOUNDS = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}
 
 
-_UNSET = object()
+NO_JSON = object()
 
 
 def jsonable(value: Any) -> Any:
-    """A default as JSON (tuples become lists); `_UNSET` when it has no JSON form (a callable, an array)."""
+    """A default as JSON (tuples become lists); `NO_JSON` when it has no JSON form (a callable, an array)."""
     if isinstance(value, enum.Enum):
         value = value.value
     if isinstance(value, tuple):
@@ -222,18 +222,19 @@ def jsonable(value: Any) -> Any:
     try:
         return json.loads(json.dumps(value))
     except (TypeError, ValueError):
-        return _UNSET
+        return NO_JSON
 
 
 # --------------------------------------------------------------------------- docstrings
 
+_SECTIONS = ("Args:", "Arguments:", "Attributes:")  # compositions document their parameters as attributes
 _ARG = re.compile(r"^(\w+)\s*(?:\(.*?\))?\s*:\s*(.*)$")
 
 
 def docstring_args(doc: str) -> dict[str, str]:
     """Google-style `Args:` entries (`name (type): text`, continued on deeper lines) as name -> text."""
     lines = doc.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() in ("Args:", "Arguments:")), None)
+    start = next((i for i, line in enumerate(lines) if line.strip() in _SECTIONS), None)
     if start is None:
         return {}
     base = len(lines[start]) - len(lines[start].lstrip())
