@@ -202,8 +202,9 @@ def init(
     preset: str = typer.Option(..., "--preset", "-p", help="Preset to start from (see `augcli presets`)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
-    """Write a starting recipe from a preset, with its input path rewritten to stay valid."""
+    """Write a starting recipe from a preset, with its input path rewritten to stay valid, and its editor schema."""
     from augcli.recipe import init_recipe_text
+    from augcli.schema import write_schema_beside
 
     if path.exists() and not force:
         raise AugcliError("file exists; pass --force to overwrite it", path)
@@ -211,7 +212,29 @@ def init(
     from augcli.store.local import atomic_write_text
 
     atomic_write_text(path, text)
-    typer.echo(f"wrote {path} from preset '{preset}'; check it with: augcli validate-recipe {path}", err=True)
+    schema_file = write_schema_beside(path)
+    typer.echo(
+        f"wrote {path} from preset '{preset}' and its editor schema {schema_file}; "
+        f"check it with: augcli validate-recipe {path}",
+        err=True,
+    )
+
+
+@app.command("schema")
+def schema(
+    out: Path | None = typer.Option(None, "--out", help="File to write; default: the schema on stdout."),
+) -> None:
+    """The recipe format as a JSON Schema (draft-07), for editors' YAML language servers."""
+    from augcli.schema import schema_text, write_schema
+
+    if out is None:
+        typer.echo(schema_text(), nl=False)
+        return
+    write_schema(out)
+    typer.echo(
+        f"wrote {out}; a recipe uses it with the first line: # yaml-language-server: $schema=<path from the recipe>",
+        err=True,
+    )
 
 
 # --------------------------------------------------------------------------- run

@@ -874,7 +874,7 @@ def _first_line(exc: object) -> str:
 
 
 def init_recipe_text(preset: str, target: Path) -> str:
-    """A preset's text (comments kept) with `input:` re-pointed from the new file's folder."""
+    """A preset's text (comments kept) with `input:` re-pointed from the new file's folder, under the schema line."""
     source = preset_path(preset)
     text = source.read_text(encoding="utf-8")
     where = target.resolve().parent
@@ -886,7 +886,9 @@ def init_recipe_text(preset: str, target: Path) -> str:
 
     text = re.sub(r"^(input:[ \t]*)(\S+)", repoint, text, count=1, flags=re.MULTILINE)
     text = re.sub(r"^([ \t]+path:[ \t]*)(\S+)", rf"\g<1>out/{preset}", text, count=1, flags=re.MULTILINE)
-    return text
+    from augcli.schema import modeline
+
+    return f"{modeline()}\n{text}"
 
 
 def format_value(value: Any) -> str:
