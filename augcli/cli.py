@@ -151,16 +151,37 @@ def init(
     preset: str = typer.Option(..., "--preset", "-p", help="Preset to start from (see `augcli presets`)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
-    """Write a starting recipe from a preset, with its input path rewritten to stay valid."""
+    """Write a starting recipe from a preset, with its input path rewritten to stay valid, and its editor schema."""
     from augcli.recipe import init_recipe_text
+    from augcli.schema import modeline, write_schema_beside
+    from augcli.store.local import atomic_write_text
 
     if path.exists() and not force:
         raise AugcliError("file exists; pass --force to overwrite it", path)
-    text = init_recipe_text(preset, path)
-    from augcli.store.local import atomic_write_text
+    atomic_write_text(path, f"{modeline()}\n{init_recipe_text(preset, path)}")
+    schema_file = write_schema_beside(path)
+    typer.echo(
+        f"wrote {path} from preset '{preset}' and its editor schema {schema_file}; "
+        f"check it with: augcli validate-recipe {path}",
+        err=True,
+    )
 
-    atomic_write_text(path, text)
-    typer.echo(f"wrote {path} from preset '{preset}'; check it with: augcli validate-recipe {path}", err=True)
+
+@app.command("schema")
+def schema(
+    out: Path | None = typer.Option(None, "--out", help="File to write; default: the schema on stdout."),
+) -> None:
+    """The recipe format as a JSON Schema (draft-07), for editors' YAML language servers."""
+    from augcli.schema import schema_text, write_schema
+
+    if out is None:
+        typer.echo(schema_text(), nl=False)
+        return
+    write_schema(out)
+    typer.echo(
+        f"wrote {out}; a recipe uses it with the first line: # yaml-language-server: $schema=<path from the recipe>",
+        err=True,
+    )
 
 
 # --------------------------------------------------------------------------- run
