@@ -22,15 +22,16 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from augcli.datasets import LabelSet, Sample, discover, discover_dataset
-from augcli.datasets.folders import TRAIN
-from augcli.datasets.labels import ImageLabels, sanitize
+from augcli.datasets import LabelSet, Sample, discover, discover_dataset, read_labels
+from augcli.datasets.base import TRAIN
+from augcli.datasets.labels import ImageLabels
 from augcli.datasets.support import summarize
 from augcli.errors import ImageReadError, UsageError
 from augcli.imageio import DecodedImage, decode_image, encode_image, read_image, suffix_format
 from augcli.recipe import Recipe, TransformSpec, format_value
 from augcli.render import Processor, encode_output, label_options, output_format, partner_source, recipe_mixes
 from augcli.runner import copies_per_sample
+from augcli.store import open_store
 
 DEFAULT_IMAGES = 4
 MAX_DEFAULT_COPIES = 8
@@ -418,8 +419,7 @@ class _Labels:
         if _relative_to(src.path, self.root) != src.sample.rel:
             return None  # an image from outside the dataset has no labels here
         payload = self.label_set.payloads.get(src.sample.rel)
-        labels = self.label_set.codec.read(self.root, src.sample.rel, payload, width, height)
-        return sanitize(labels, width, height)
+        return read_labels(self.label_set.codec, open_store(self.root), src.sample.rel, payload, width, height)
 
 
 def _prepare(processor: Processor, recipe: Recipe, src: Source, labels: _Labels | None = None) -> _Prepared | Tile:

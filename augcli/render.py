@@ -15,13 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from augcli.datasets.formats import Codec
+from augcli.datasets import Codec, read_labels
 from augcli.datasets.labels import (
     ImageLabels,
     LabelOptions,
     compose_params,
     from_targets,
-    sanitize,
     to_targets,
 )
 from augcli.imageio import DecodedImage, encode_image, read_image, suffix_format, unchanged_copy
@@ -39,6 +38,7 @@ from augcli.mixing import (
 )
 from augcli.pipeline import Pipelines, applied_summary, build_compose, derive_seed, run_compose
 from augcli.recipe import Recipe, TransformSpec
+from augcli.store import open_store
 
 ADDITIONAL_TARGETS = {"alpha": "mask"}  # alpha travels as a mask (colour transforms take 1 or 3 channels)
 
@@ -277,17 +277,14 @@ def partner_source(
     codec, their labels too, read as `process_job` reads a source's (fresh each time: outputs own them)."""
     import functools
 
+    inputs = open_store(input_root)
+
     @functools.lru_cache(maxsize=8)
     def load(rel: str) -> DecodedImage:
         return read_image(input_root / rel)
 
     def labels(rel: str, width: int, height: int) -> ImageLabels:
         assert codec is not None
-        return read_labels(codec, input_root, rel, (payloads or {}).get(rel), width, height)
+        return read_labels(codec, inputs, rel, (payloads or {}).get(rel), width, height)
 
     return Partners(dict(train_classes), load, labels if codec is not None else None)
-
-
-def read_labels(codec: Codec, root: Path, rel: str, payload: Any, width: int, height: int) -> ImageLabels:
-    """One image's labels as the codec reads them, clipped to the image (counted, never a crash)."""
-    return sanitize(codec.read(root, rel, payload, width, height), width, height)

@@ -23,9 +23,8 @@ from typing import Any
 import numpy as np
 
 from augcli import __version__
-from augcli.datasets import Dataset, Sample, discover_dataset
-from augcli.datasets.convert import CONVERTED, converter, relocate
-from augcli.datasets.formats import Codec
+from augcli.datasets import Codec, Dataset, Sample, discover_dataset, read_labels
+from augcli.datasets.convert import converter, relocate
 from augcli.datasets.labels import (
     LabelCounts,
 )
@@ -55,9 +54,9 @@ from augcli.render import (
     label_options,
     output_format,
     partner_source,
-    read_labels,
     recipe_mixes,
 )
+from augcli.store import open_store
 from augcli.store.local import atomic_write_bytes, atomic_write_text
 
 
@@ -247,7 +246,7 @@ def process_job(job: Job) -> dict[str, Any]:
         labels = None
         if state.codec is not None:
             height, width = decoded.pixels.shape[:2]
-            labels = read_labels(state.codec, state.input, sample.rel, job.payload, width, height)
+            labels = read_labels(state.codec, open_store(state.input), sample.rel, job.payload, width, height)
         pre = state.processor.preprocess(decoded, sample.rel, labels)
         for plan in job.outputs:
             rendered = (
@@ -259,7 +258,8 @@ def process_job(job: Job) -> dict[str, Any]:
             if state.codec is not None and rendered.labels is not None:
                 # Labels first: resume skips an output whose image exists, so the image lands last.
                 out_labels = rendered.labels
-                label_record = state.codec.write(state.output, plan.rel, out_labels, pixels.shape[1], pixels.shape[0])
+                outputs = open_store(state.output)
+                label_record = state.codec.write(outputs, plan.rel, out_labels, pixels.shape[1], pixels.shape[0])
                 label_record["counts"] = out_labels.counts.to_json()
                 label_record["masks"] = sorted(out_labels.masks)
             nbytes = atomic_write_bytes(state.output / plan.rel, data)
@@ -452,7 +452,7 @@ def run_dataset(
     plans = [(s, o) for s, o in all_plans if in_shard(s, options.shard)]
     report = RunReport(str(options.input), str(options.output), dataset.layout, dry_run=options.dry_run)
     report.ignored = dataset.ignored
-    written_as = f", written as {CONVERTED[convert.to]}" if convert is not None else ""
+    written_as = f", written as {convert.written_as}" if convert is not None else ""
     report.labels = label_set.description + written_as if label_set is not None else None
     for sample, outs in plans:
         report.sources += 1
@@ -520,7 +520,7 @@ def run_dataset(
     if codec is not None:
         # Every shard's records so far: the last shard to finish writes the complete COCO JSON.
         all_records = list(read_manifests(options.output).values())
-        codec.finish(options.output, all_records)
+        codec.finish(open_store(options.output), all_records)
         report.label_counts = count_labels(final_records)
     if recipe_mixes(recipe) and any(s.label for s in dataset.samples):
         write_labels_csv(options.output, [s.label for s in dataset.samples])
