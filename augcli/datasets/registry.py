@@ -9,7 +9,8 @@ Adding a format is one new file plus its tests:
    when the files are its own (`base.labelled(inputs, LabelSet(...))`), `survey`, `class_names`,
    and a `ConversionTarget` when `run --to <name>` may write it (else `target = None`). It ends
    with `FORMAT = <the object>`, and imports nothing from this module.
-2. Import the module here and add its `FORMAT` to `_BUILTIN` below (its place there is its place in listings and messages).
+2. Import the module here and add its `FORMAT` to `_BUILTIN` below (its place there is its place
+   in listings and messages; its `priority` is its place in auto-detection, under folders' 1000).
 3. Tests in `tests/datasets/test_<name>.py`: detection, labels moved with the pixels, and files
    that parse back (see `tests/datasets/test_registry.py` for a format defined in a test file).
 
@@ -31,7 +32,9 @@ _FORMATS: dict[str, LabelFormat] = {}
 
 def register_format(fmt: LabelFormat) -> LabelFormat:
     """Make `fmt` known by its name; a name is registered once (a second one is a mistake, not an override)."""
-    if fmt.name in _FORMATS or fmt.name in (AUTO, SAME):
+    if fmt.name in (AUTO, SAME):
+        raise ValueError(f"'{fmt.name}' is reserved: `labels.format: auto` and `--to same` mean it")
+    if fmt.name in _FORMATS:
         raise ValueError(f"a label format named '{fmt.name}' is already registered")
     unknown = sorted(set(fmt.kinds) - set(LABEL_KINDS))
     if unknown:
