@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
 import numpy as np
@@ -72,7 +72,7 @@ class Dataset:
     labels: LabelSet | None = None  # when the images carry boxes/masks/keypoints
 
     @property
-    def root(self) -> Any:
+    def root(self) -> Path | str:
         """The input root as messages name it (a path, or a URL)."""
         return self.inputs.where()
 
