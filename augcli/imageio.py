@@ -663,7 +663,13 @@ def read_index_mask(path: PathLike) -> tuple[np.ndarray, list[int] | None]:
     Unlike ``read_image`` a palette ("P") PNG is NOT expanded to RGB: its indices are the labels
     (VOC: 0 background, 1..N classes or instances, 255 void). "L" masks are read as they are.
     """
-    data = _read_bytes(path)
+    return decode_index_mask(_read_bytes(path), path)
+
+
+def decode_index_mask(data: bytes, path: PathLike = "<bytes>") -> tuple[np.ndarray, list[int] | None]:
+    """``read_index_mask`` for bytes already in memory (``path`` is only for error messages)."""
+    if not data:
+        raise ImageReadError("empty file", path)
     with _read_errors(path), Image.open(io.BytesIO(data)) as im:
         if im.mode == "P":
             palette = im.getpalette()

@@ -14,14 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from augcli.datasets import Dataset
-from augcli.datasets.formats import Codec
+from augcli.datasets import Codec, Dataset, read_labels
 from augcli.datasets.labels import (
     ImageLabels,
     LabelOptions,
     compose_params,
     from_targets,
-    sanitize,
     to_targets,
 )
 from augcli.datasets.support import summarize
@@ -345,10 +343,3 @@ class _PartnerLabels:
 
     def __call__(self, rel: str, width: int, height: int) -> ImageLabels:
         return read_labels(self.codec, self.inputs, rel, self.payloads.get(rel), width, height)
-
-
-def read_labels(codec: Codec, inputs: Store, rel: str, payload: Any, width: int, height: int) -> ImageLabels:
-    """One image's labels as the codec reads them, clipped to the image (counted, never a crash)."""
-    root = inputs.local_path()
-    assert root is not None, "label formats read local folders only"
-    return sanitize(codec.read(root, rel, payload, width, height), width, height)

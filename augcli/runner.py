@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from augcli.datasets import Dataset, discover_dataset
-from augcli.datasets.convert import CONVERTED, converter, relocate
+from augcli.datasets.convert import converter, relocate
 from augcli.datasets.support import summarize
 from augcli.errors import AugcliError, ExitCode, UsageError
 from augcli.executors import Executor, WorkerError, make_executor
@@ -126,7 +126,7 @@ def _planned_report(recipe: Recipe, dataset: Dataset, options: RunOptions, plans
     report.ignored = dataset.ignored
     label_set = dataset.labels
     convert = converter(dataset, options.to)
-    written_as = f", written as {CONVERTED[convert.to]}" if convert is not None else ""
+    written_as = f", written as {convert.written_as}" if convert is not None else ""
     report.labels = label_set.description + written_as if label_set is not None else None
     inputs = open_store(options.input) if options.dry_run else None
     for sample, outs in plans():
@@ -195,9 +195,7 @@ def _finish_labels(
     records = AllRecords(outputs)
     name = manifest_name(options.shard)
     if codec is not None:
-        root = outputs.local_path()
-        assert root is not None, "label formats write local folders only"
-        codec.finish(root, records)
+        codec.finish(outputs, records)
         report.label_counts = count_labels(iter_records(outputs, name))
     if recipe.mix_model.enabled and any(s.label for s in dataset.samples):
         write_labels_csv(outputs, [s.label for s in dataset.samples], records)

@@ -239,7 +239,7 @@ def compute_stats(
     Only the train split by default: featurewise normalisation statistics must come from training
     data, or the validation score has seen the validation set.
     """
-    from augcli.datasets.formats import discover_dataset
+    from augcli.datasets import discover_dataset
     from augcli.executors import make_executor
 
     if split not in SPLIT_CHOICES:

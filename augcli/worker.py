@@ -15,8 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from augcli.datasets import Sample
-from augcli.datasets.formats import Codec
+from augcli.datasets import Codec, Sample, read_labels
 from augcli.errors import ImageReadError, first_line
 from augcli.manifest import record_line
 from augcli.mixing import soft_label
@@ -28,7 +27,6 @@ from augcli.render import (
     Processor,
     Rendered,
     encode_output,
-    read_labels,
     read_source,
 )
 from augcli.store import Store, open_store
@@ -111,9 +109,7 @@ def _write_output(
     label_record = None
     if context.codec is not None and rendered.labels is not None:
         out_labels = rendered.labels
-        out_root = context.outputs.local_path()
-        assert out_root is not None, "label formats write local folders only"
-        label_record = context.codec.write(out_root, rel, out_labels, pixels.shape[1], pixels.shape[0])
+        label_record = context.codec.write(context.outputs, rel, out_labels, pixels.shape[1], pixels.shape[0])
         label_record["counts"] = out_labels.counts.to_json()
         label_record["masks"] = sorted(out_labels.masks)
     nbytes = context.outputs.put(rel, data)

@@ -12,15 +12,26 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
 import numpy as np
 
-from augcli.datasets.formats import LabelSet, is_image, split_of
+from augcli.datasets.base import (
+    Codec,
+    ConversionTarget,
+    Dataset,
+    LabelSet,
+    Sample,
+    is_image,
+    labelled,
+    read_text,
+    split_of,
+)
 from augcli.datasets.labels import ImageLabels, LabelObject, flip_index, objects_record, polygon_area
+from augcli.datasets.shapes import polygon_objects
 from augcli.errors import AugcliError, UsageError
-from augcli.store.local import atomic_write_text
+from augcli.store import Store
 
 _REWRITTEN = {"id", "image_id", "bbox", "segmentation", "area", "keypoints", "num_keypoints"}
 
@@ -42,9 +53,8 @@ class CocoFile:
 @dataclass
 class CocoCodec:
     files: list[CocoFile]
-    name: str = "coco"
 
-    def read(self, root: Path, rel: str, payload: Any, width: int, height: int) -> ImageLabels:
+    def read(self, inputs: Store, rel: str, payload: Any, width: int, height: int) -> ImageLabels:
         image, anns, names = payload["image"], payload["annotations"], payload["categories"]
         labels = ImageLabels(
             meta={
@@ -77,9 +87,9 @@ class CocoCodec:
             labels.objects.append(obj)
         return labels
 
-    def write(self, out_root: Path, out_rel: str, labels: ImageLabels, width: int, height: int) -> dict[str, Any]:
-        coco_file = next(f for f in self.files if f.json_rel == labels.meta["json"])
-        file_name = out_rel[len(coco_file.base) + 1 :] if coco_file.base else out_rel
+    def write(self, outputs: Store, image_rel: str, labels: ImageLabels, width: int, height: int) -> dict[str, Any]:
+        coco_file = self._file_for(image_rel, labels.meta.get("json"))
+        file_name = image_rel[len(coco_file.base) + 1 :] if coco_file.base else image_rel
         image = {**labels.meta.get("image", {}), "file_name": file_name, "width": width, "height": height}
         image.pop("id", None)
         anns = []
@@ -109,7 +119,14 @@ class CocoCodec:
             "coco": {"json": coco_file.json_rel, "image": image, "annotations": anns},
         }
 
-    def finish(self, out_root: Path, records: list[dict[str, Any]]) -> list[str]:
+    def _file_for(self, image_rel: str, json_rel: str | None) -> CocoFile:
+        """Labels read from a JSON go back to its counterpart; converted ones to their split folder's JSON."""
+        if json_rel is not None:
+            return next(f for f in self.files if f.json_rel == json_rel)
+        split_dir = PurePosixPath(image_rel).parts[0]
+        return next(f for f in self.files if f.base == split_dir)
+
+    def finish(self, outputs: Store, records: list[dict[str, Any]]) -> list[str]:
         written = []
         for coco_file in self.files:
             images: list[dict[str, Any]] = []
@@ -124,7 +141,7 @@ class CocoCodec:
                 for ann in data["annotations"]:
                     annotations.append({"id": len(annotations) + 1, "image_id": image_id, **ann})
             doc = {**coco_file.header, "images": images, "annotations": annotations}
-            atomic_write_text(out_root / coco_file.json_rel, json.dumps(doc, ensure_ascii=False) + "\n")
+            outputs.put(coco_file.json_rel, (json.dumps(doc, ensure_ascii=False) + "\n").encode("utf-8"))
             written.append(coco_file.json_rel)
         return written
 
@@ -156,7 +173,7 @@ def _encode_rle(mask: np.ndarray) -> tuple[dict[str, Any], float]:
 # --------------------------------------------------------------------------- detection
 
 
-def _coco_files(root: Path, files: list[str]) -> list[tuple[str, str, str]]:
+def _coco_files(files: list[str]) -> list[tuple[str, str, str]]:
     """(json, base folder of its file_names, split) for every COCO JSON in a known place."""
     tops = {f.split("/", 1)[0] for f in files if "/" in f}
     found = []
@@ -179,30 +196,43 @@ def _coco_files(root: Path, files: list[str]) -> list[tuple[str, str, str]]:
     return found
 
 
-def detect(root: Path, files: list[str]) -> LabelSet | None:
-    candidates = _coco_files(root, files)
+def _read_json(inputs: Store, json_rel: str) -> Any:
+    try:
+        return json.loads(read_text(inputs, json_rel))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UsageError(f"cannot read COCO JSON: {exc}", inputs.where(json_rel)) from None
+
+
+def _image_payloads(doc: dict[str, Any], json_rel: str) -> tuple[dict[Any, Any], dict[str, Any]]:
+    """Each image's annotations (by image id), and what every image of this JSON shares."""
+    categories = doc.get("categories", [])
+    flips = {c["name"]: flip_index(c["keypoints"]) for c in categories if c.get("keypoints")}
+    shared = {
+        "json": json_rel,
+        "categories": {c["id"]: c["name"] for c in categories},
+        "skeletons": {c["name"]: c["skeleton"] for c in categories if c.get("skeleton")},
+        "flips": {k: v for k, v in flips.items() if v is not None},
+    }
+    by_image: dict[Any, list[dict[str, Any]]] = {}
+    for ann in doc.get("annotations", []):
+        by_image.setdefault(ann["image_id"], []).append(ann)
+    return by_image, shared
+
+
+def _label_set(inputs: Store, files: list[str]) -> LabelSet | None:
+    candidates = _coco_files(files)
     if not candidates:
         return None
     coco_files, samples, payloads, used = [], [], {}, set()
-    from augcli.datasets.folders import Sample
-
     on_disk = set(files)
     for json_rel, base, split in candidates:
-        try:
-            doc = json.loads((root / json_rel).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise UsageError(f"cannot read COCO JSON: {exc}", root / json_rel) from None
+        doc = _read_json(inputs, json_rel)
         if not isinstance(doc, dict) or "images" not in doc:
             continue
         header = {k: v for k, v in doc.items() if k not in ("images", "annotations")}
         coco_files.append(CocoFile(json_rel, base, split, header))
         used.add(json_rel)
-        names = {c["id"]: c["name"] for c in doc.get("categories", [])}
-        skeletons = {c["name"]: c["skeleton"] for c in doc.get("categories", []) if c.get("skeleton")}
-        flips = {c["name"]: flip_index(c["keypoints"]) for c in doc.get("categories", []) if c.get("keypoints")}
-        by_image: dict[Any, list[dict[str, Any]]] = {}
-        for ann in doc.get("annotations", []):
-            by_image.setdefault(ann["image_id"], []).append(ann)
+        by_image, shared = _image_payloads(doc, json_rel)
         for image in doc["images"]:
             rel, from_root = _resolve(image["file_name"], base, on_disk)
             if rel is None:
@@ -213,9 +243,9 @@ def detect(root: Path, files: list[str]) -> LabelSet | None:
                 "json": json_rel,
                 "image": {k: v for k, v in image.items()},
                 "annotations": by_image.get(image["id"], []),
-                "categories": names,
-                "skeletons": skeletons,
-                "flips": {k: v for k, v in flips.items() if v is not None},
+                "categories": shared["categories"],
+                "skeletons": shared["skeletons"],
+                "flips": shared["flips"],
             }
         prefix = base + "/" if base else ""
         for f in files:
@@ -228,7 +258,12 @@ def detect(root: Path, files: list[str]) -> LabelSet | None:
     ignored = [f for f in files if f not in used and not is_image(f)]
     where = ", ".join(c.json_rel for c in coco_files)
     return LabelSet(
-        "coco", CocoCodec(coco_files), sorted(samples, key=lambda s: s.rel), payloads, ignored, f"COCO ({where})"
+        FORMAT.name,
+        CocoCodec(coco_files),
+        sorted(samples, key=lambda s: s.rel),
+        payloads,
+        ignored,
+        f"{FORMAT.title} ({where})",
     )
 
 
@@ -240,3 +275,76 @@ def _resolve(file_name: str, base: str, on_disk: set[str]) -> tuple[str | None, 
     if name in on_disk:
         return name, bool(base)
     return None, False
+
+
+# --------------------------------------------------------------------------- conversion into COCO
+
+
+def _json_of(split: str) -> str:
+    return f"annotations/instances_{split}.json"
+
+
+def _place(rel: str, split: str) -> str:
+    return f"{split}/{PurePosixPath(rel).name}"
+
+
+def _target_codec(names: list[str], splits: list[str]) -> Codec:
+    """One JSON per split, categories numbered from 1 in class-name order."""
+    header = {
+        "info": {"description": "converted by augcli"},
+        "licenses": [],
+        "categories": [{"id": i, "name": n, "supercategory": ""} for i, n in enumerate(names, start=1)],
+    }
+    return CocoCodec([CocoFile(_json_of(s), s, s, header) for s in splits])
+
+
+def to_coco(labels: ImageLabels, names: list[str]) -> ImageLabels:
+    ids = {name: i for i, name in enumerate(names, start=1)}
+    out = polygon_objects(labels, names, lambda name: {"category_id": ids[name], "iscrowd": 0})
+    out.meta = {"image": {}}
+    return out
+
+
+# --------------------------------------------------------------------------- the format
+
+
+class CocoFormat:
+    name = "coco"
+    title = "COCO"
+    kinds = frozenset({"boxes", "polygons", "keypoints", "masks"})
+    priority = 10  # a JSON in a known place is the strongest evidence
+    target = ConversionTarget("<split>/ + annotations/instances_<split>.json", _place, _target_codec, to_coco)
+    no_conversion = ""
+
+    def detect(self, inputs: Store, files: list[str], layout: str) -> Dataset | None:
+        found = _label_set(inputs, files)
+        return labelled(inputs, found) if found is not None else None
+
+    def survey(self, dataset: Dataset) -> tuple[int, set[str]]:
+        """From the annotations already in memory: no file is read."""
+        assert dataset.labels is not None
+        kinds: set[str] = set()
+        count = 0
+        for payload in dataset.labels.payloads.values():
+            anns = payload.get("annotations", [])
+            count += bool(anns)
+            for ann in anns:
+                kinds.update({"boxes"} if ann.get("bbox") else set())
+                seg = ann.get("segmentation")
+                kinds.update(
+                    {"polygons"} if isinstance(seg, list) and seg else {"masks"} if isinstance(seg, dict) else set()
+                )
+                kinds.update({"keypoints"} if ann.get("keypoints") else set())
+        return count, kinds
+
+    def class_names(self, dataset: Dataset) -> list[str]:
+        """Category names in id order, JSON by JSON."""
+        assert dataset.labels is not None and isinstance(dataset.labels.codec, CocoCodec)
+        names: list[str] = []
+        for coco_file in dataset.labels.codec.files:
+            for cat in sorted(coco_file.header.get("categories", []), key=lambda c: c["id"]):
+                names.append(str(cat["name"]))
+        return names
+
+
+FORMAT = CocoFormat()

@@ -1,98 +1,68 @@
 """Folder layouts: flat, class folders (ImageFolder), split folders, splits with class folders.
 
-The output mirrors the input's relative paths, so whatever layout came in goes out.
+The format of datasets without label files (and of any dataset when the recipe says `folders`):
+a sample's class is its folder. The output mirrors the input's relative paths, so whatever layout
+came in goes out.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
-
+from augcli.datasets.base import SPLITS, TRAIN, Dataset, Sample, is_image
 from augcli.errors import UsageError
-from augcli.imageio import IMAGE_SUFFIXES
+from augcli.store import Store
 
-SPLITS = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
-TRAIN = "train"
-Layout = Literal["auto", "flat", "classes", "splits", "split-classes"]
 LAYOUTS: tuple[str, ...] = ("auto", "flat", "classes", "splits", "split-classes")
 
 
-@dataclass(frozen=True)
-class Sample:
-    """One source image: where it is, and what split and class its place in the tree says."""
-
-    rel: str  # POSIX path relative to the dataset root: the seed key and the output's place
-    split: str  # train / val / test (a flat or class-folder dataset is all train)
-    label: str | None  # class folder name, if the layout has classes
-
-    @property
-    def augmented(self) -> bool:
-        return self.split == TRAIN
-
-
-@dataclass(frozen=True)
-class Dataset:
-    root: Path
-    layout: str  # the concrete layout found (never "auto")
-    samples: list[Sample]
-    ignored: list[str]  # files under the root that are not images by suffix
-    labels: Any = None  # a formats.LabelSet when the images carry boxes/masks/keypoints
-
-
-def _is_hidden(name: str) -> bool:
-    return name.startswith(".")
-
-
-def list_files(root: Path) -> list[str]:
-    """Every file under root as a sorted POSIX relative path (hidden files and folders skipped)."""
-    out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if not _is_hidden(d))
-        rel_dir = Path(dirpath).relative_to(root)
-        for name in filenames:
-            if not _is_hidden(name):
-                out.append((rel_dir / name).as_posix())
-    return sorted(out)
-
-
-def detect_layout(root: Path, files: list[str]) -> str:
-    tops = {f.split("/", 1)[0] for f in files if "/" in f}
-    has_root_files = any("/" not in f for f in files)
+def detect_layout(images: list[str]) -> str:
+    tops = {f.split("/", 1)[0] for f in images if "/" in f}
+    has_root_files = any("/" not in f for f in images)
     if tops and all(t.lower() in SPLITS for t in tops) and not has_root_files:
-        deep = any(f.count("/") >= 2 for f in files)
+        deep = any(f.count("/") >= 2 for f in images)
         return "split-classes" if deep else "splits"
     if tops and not has_root_files:
         return "classes"
     return "flat"
 
 
-def discover(root: Path, layout: str = "auto") -> Dataset:
-    """Find the images under root and read split/class from their folders."""
-    if not root.exists():
-        raise UsageError("input folder does not exist", root)
-    if not root.is_dir():
-        raise UsageError("input is not a folder", root)
-    if layout not in LAYOUTS:
-        raise UsageError(f"unknown layout '{layout}'; layouts: {', '.join(LAYOUTS)}")
-    files = list_files(root)
-    images = [f for f in files if Path(f).suffix.lower() in IMAGE_SUFFIXES]
-    ignored = [f for f in files if Path(f).suffix.lower() not in IMAGE_SUFFIXES]
-    concrete = detect_layout(root, images) if layout == "auto" else layout
-    samples = [_sample(rel, concrete, root) for rel in images]
-    return Dataset(root, concrete, samples, ignored)
-
-
-def _sample(rel: str, layout: str, root: Path) -> Sample:
+def _sample(rel: str, layout: str, inputs: Store) -> Sample:
     parts = rel.split("/")
     split, label = TRAIN, None
     if layout in ("splits", "split-classes"):
         if len(parts) < 2 or parts[0].lower() not in SPLITS:
-            raise UsageError(f"layout '{layout}' expects train/ val/ test/ folders, found '{rel}'", root)
+            raise UsageError(f"layout '{layout}' expects train/ val/ test/ folders, found '{rel}'", inputs.where())
         split = SPLITS[parts[0].lower()]
         if layout == "split-classes":
             label = parts[1] if len(parts) >= 3 else None
     elif layout == "classes":
         label = parts[0] if len(parts) >= 2 else None
     return Sample(rel, split, label)
+
+
+class FoldersFormat:
+    name = "folders"
+    title = "class folders"
+    kinds: frozenset[str] = frozenset()  # a class per image, from its folder: nothing moves with the pixels
+    priority = 1000  # the fallback: every folder of images is one
+    target = None
+    no_conversion = "class folders have no labels to convert"
+
+    def detect(self, inputs: Store, files: list[str], layout: str) -> Dataset:
+        """Every image under the root, its split and class read from its folders (`layout`, or guessed)."""
+        if layout not in LAYOUTS:
+            raise UsageError(f"unknown layout '{layout}'; layouts: {', '.join(LAYOUTS)}")
+        images = [f for f in files if is_image(f)]
+        ignored = [f for f in files if not is_image(f)]
+        concrete = detect_layout(images) if layout == "auto" else layout
+        return Dataset(inputs, concrete, [_sample(rel, concrete, inputs) for rel in images], ignored)
+
+    def survey(self, dataset: Dataset) -> tuple[int, set[str]]:
+        """Images in a class folder; no kind of label moves with them."""
+        return sum(1 for s in dataset.samples if s.label is not None), set()
+
+    def class_names(self, dataset: Dataset) -> list[str]:
+        """The class folders' names, sorted."""
+        return sorted({s.label for s in dataset.samples if s.label is not None})
+
+
+FORMAT = FoldersFormat()

@@ -21,14 +21,13 @@ without a mask is a background image and stays one: no mask is written for it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
-from augcli.datasets.folders import Dataset, Sample
-from augcli.datasets.formats import LabelSet, is_image, split_of
+from augcli.datasets.base import Dataset, LabelSet, Sample, is_image, labelled, read_mask, split_of
 from augcli.datasets.labels import ImageLabels, IndexMask, objects_record
-from augcli.imageio import encode_index_mask, read_index_mask
-from augcli.store.local import atomic_write_bytes
+from augcli.imageio import encode_index_mask
+from augcli.store import Store
 
 IMAGES, MASKS = "images", "masks"
 MASK_SUFFIXES = (".png", ".tif", ".tiff", ".bmp")  # preferred in this order when a stem has several
@@ -57,23 +56,21 @@ def mask_rel(image_rel: str, kind: str) -> str:
 class MaskCodec:
     """Reads the masks the detector paired with an image (its payload: (kind, mask path) pairs)."""
 
-    name: str = "masks"
-
-    def read(self, root: Path, rel: str, payload: Any, width: int, height: int) -> ImageLabels:
+    def read(self, inputs: Store, rel: str, payload: Any, width: int, height: int) -> ImageLabels:
         labels = ImageLabels()
         for kind, path in payload or ():
-            labels.masks[kind] = IndexMask(*read_index_mask(root / path))
+            labels.masks[kind] = IndexMask(*read_mask(inputs, path))
         return labels
 
-    def write(self, out_root: Path, out_rel: str, labels: ImageLabels, width: int, height: int) -> dict[str, Any]:
+    def write(self, outputs: Store, image_rel: str, labels: ImageLabels, width: int, height: int) -> dict[str, Any]:
         files = []
         for kind, mask in labels.masks.items():
-            rel = mask_rel(out_rel, kind)
-            atomic_write_bytes(out_root / rel, encode_index_mask(mask.indices, mask.palette))
+            rel = mask_rel(image_rel, kind)
+            outputs.put(rel, encode_index_mask(mask.indices, mask.palette))
             files.append(rel)
         return {"objects": objects_record(labels), "files": files}
 
-    def finish(self, out_root: Path, records: list[dict[str, Any]]) -> list[str]:
+    def finish(self, outputs: Store, records: list[dict[str, Any]]) -> list[str]:
         return []
 
 
@@ -81,33 +78,27 @@ def _rank(rel: str) -> int:
     return MASK_SUFFIXES.index(PurePosixPath(rel).suffix.lower())
 
 
-def detect(root: Path, files: list[str]) -> LabelSet | None:
-    images = [
-        f
-        for f in files
-        if is_image(f) and IMAGES in PurePosixPath(f).parts[:-1] and MASKS not in PurePosixPath(f).parts[:-1]
-    ]
-    if not images:
-        return None
-    by_folder: dict[str, dict[str, str]] = {}  # folder -> stem -> mask path (the preferred suffix)
+def _mask_files(files: list[str]) -> dict[str, dict[str, str]]:
+    """Folder -> stem -> mask path, for every mask under a `masks` folder (the preferred suffix)."""
+    by_folder: dict[str, dict[str, str]] = {}
     for f in files:
         p = PurePosixPath(f)
         if p.suffix.lower() in MASK_SUFFIXES and MASKS in p.parts[:-1]:
             stems = by_folder.setdefault(p.parent.as_posix(), {})
             if p.stem not in stems or _rank(f) < _rank(stems[p.stem]):
                 stems[p.stem] = f
-    if not by_folder:
-        return None
+    return by_folder
+
+
+def _pairs(images: list[str], by_folder: dict[str, dict[str, str]]) -> dict[str, list[tuple[str, str]]]:
+    """Image -> its (kind, mask path) pairs; images without a mask are left out."""
     bases = {mask_folder(f) for f in images}
     kinds: dict[str, list[str]] = {}  # masks folder -> its kind subfolders (not another image folder's masks)
     for folder in sorted(by_folder):
         parent, _, name = folder.rpartition("/")
         if parent in bases and folder not in bases:
             kinds.setdefault(parent, []).append(name)
-    samples: list[Sample] = []
     payloads: dict[str, list[tuple[str, str]]] = {}
-    used = set(images)
-    found_kinds: set[str] = set()
     for rel in images:
         base, stem = mask_folder(rel), PurePosixPath(rel).stem
         pairs = []
@@ -120,26 +111,49 @@ def detect(root: Path, files: list[str]) -> LabelSet | None:
                 pairs.append((kind, path))
         if pairs:
             payloads[rel] = pairs
-            used.update(p for _, p in pairs)
-            found_kinds.update(k for k, _ in pairs)
-        samples.append(Sample(rel, split_of(list(PurePosixPath(rel).parts[:-1])), None))
-    if not payloads:
-        return None
-    ignored = [f for f in files if f not in used]
-    where = ", ".join(f"{MASKS}/" if k == SINGLE else f"{MASKS}/{k}/" for k in sorted(found_kinds))
-    return LabelSet(
-        "masks",
-        MaskCodec(),
-        samples,
-        payloads=payloads,
-        ignored=ignored,
-        description=f"masks ({IMAGES}/ with {where})",
-    )
+    return payloads
 
 
-def label_summary(dataset: Dataset) -> tuple[int, set[str]]:
-    """For `support.summarize`: images with a mask, and the kind of label (masks)."""
-    assert dataset.labels is not None
-    payloads = dataset.labels.payloads
-    labelled = sum(1 for s in dataset.samples if payloads.get(s.rel))
-    return labelled, {"masks"} if labelled else set()
+class MasksFormat:
+    name = "masks"
+    title = "masks"
+    kinds = frozenset({"masks"})
+    priority = 40  # last of the label formats: COCO, YOLO or VOC labels beside a masks/ folder win
+    target = None
+    no_conversion = "generic masks have no objects to convert (masks would be lost)"
+
+    def detect(self, inputs: Store, files: list[str], layout: str) -> Dataset | None:
+        images = [
+            f
+            for f in files
+            if is_image(f) and IMAGES in PurePosixPath(f).parts[:-1] and MASKS not in PurePosixPath(f).parts[:-1]
+        ]
+        if not images:
+            return None
+        by_folder = _mask_files(files)
+        if not by_folder:
+            return None
+        payloads = _pairs(images, by_folder)
+        if not payloads:
+            return None
+        samples = [Sample(rel, split_of(list(PurePosixPath(rel).parts[:-1])), None) for rel in images]
+        used = set(images) | {path for pairs in payloads.values() for _, path in pairs}
+        ignored = [f for f in files if f not in used]
+        found_kinds = {kind for pairs in payloads.values() for kind, _ in pairs}
+        where = ", ".join(f"{MASKS}/" if k == SINGLE else f"{MASKS}/{k}/" for k in sorted(found_kinds))
+        description = f"{self.title} ({IMAGES}/ with {where})"
+        label_set = LabelSet(self.name, MaskCodec(), samples, payloads, ignored, description)
+        return labelled(inputs, label_set)
+
+    def survey(self, dataset: Dataset) -> tuple[int, set[str]]:
+        """Images with a mask, and the kind of label (masks)."""
+        assert dataset.labels is not None
+        payloads = dataset.labels.payloads
+        count = sum(1 for s in dataset.samples if payloads.get(s.rel))
+        return count, {"masks"} if count else set()
+
+    def class_names(self, dataset: Dataset) -> list[str]:
+        return []  # a mask's indices have no names
+
+
+FORMAT = MasksFormat()

@@ -1,7 +1,7 @@
 """What kinds of labels a dataset has, and which recipe steps cannot carry them.
 
-Found cheaply, from detection alone: COCO's annotations are already in memory after detection; VOC
-and YOLO are judged from which label files exist (YOLO also from a few files' first lines).
+Found cheaply by each format's `survey`: COCO's annotations are already in memory after detection;
+VOC and YOLO are judged from which label files exist (YOLO also from a few files' first lines).
 
 A step can carry a kind of label when its class lists the Albumentations target in `_targets`
 (Albumentations 2.0.8). Its instance's `targets` dict is no guide: every DualTransform has an
@@ -11,14 +11,14 @@ Image-only transforms move no pixels to other places, so labels pass them unchan
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from augcli.datasets.folders import Dataset
-
-YOLO_SAMPLED_FILES = 50  # label files read to see whether a YOLO dataset has polygons or keypoints
+from augcli.datasets.base import LABEL_KINDS, Dataset
+from augcli.datasets.discovery import discover_dataset
+from augcli.datasets.registry import get_format
+from augcli.store import Store
 
 
 @dataclass
@@ -30,81 +30,15 @@ class LabelSummary:
     kinds: set[str] = field(default_factory=set)  # boxes, polygons, keypoints, masks
 
     def __str__(self) -> str:
-        kinds = ", ".join(k for k in ("boxes", "polygons", "keypoints", "masks") if k in self.kinds) or "none"
+        kinds = ", ".join(k for k in LABEL_KINDS if k in self.kinds) or "none"
         return f"{self.description}: {self.labelled} of {self.images} images labelled; {kinds}"
-
-
-def _coco(dataset: Dataset) -> tuple[int, set[str]]:
-    kinds: set[str] = set()
-    labelled = 0
-    for payload in dataset.labels.payloads.values():
-        anns = payload.get("annotations", [])
-        labelled += bool(anns)
-        for ann in anns:
-            kinds.update({"boxes"} if ann.get("bbox") else set())
-            seg = ann.get("segmentation")
-            kinds.update(
-                {"polygons"} if isinstance(seg, list) and seg else {"masks"} if isinstance(seg, dict) else set()
-            )
-            kinds.update({"keypoints"} if ann.get("keypoints") else set())
-    return labelled, kinds
-
-
-def _voc(dataset: Dataset) -> tuple[int, set[str]]:
-    codec: Any = dataset.labels.codec
-    kinds: set[str] = set()
-    labelled = 0
-    for sample in dataset.samples:
-        xml = (dataset.root / codec._beside(sample.rel, "Annotations", ".xml")).is_file()
-        masks = not codec.sibling and any(
-            (dataset.root / codec._beside(sample.rel, d, ".png")).is_file()
-            for d in ("SegmentationClass", "SegmentationObject")
-        )
-        labelled += xml or masks
-        kinds.update({"boxes"} if xml else set())
-        kinds.update({"masks"} if masks else set())
-    return labelled, kinds
-
-
-def _yolo(dataset: Dataset) -> tuple[int, set[str]]:
-    from augcli.datasets.yolo import label_rel
-
-    codec: Any = dataset.labels.codec
-    kinds: set[str] = set()
-    labelled = read = 0
-    for sample in dataset.samples:
-        path = dataset.root / label_rel(sample.rel)
-        if not path.is_file() or path.stat().st_size == 0:
-            continue
-        labelled += 1
-        kinds.add("boxes")
-        if read < YOLO_SAMPLED_FILES:
-            read += 1
-            for line in path.read_text(encoding="utf-8").splitlines()[:20]:
-                if len(line.split()) > 5:
-                    kinds.add("keypoints" if codec.data.get("kpt_shape") else "polygons")
-    return labelled, kinds
-
-
-def _masks(dataset: Dataset) -> tuple[int, set[str]]:
-    from augcli.datasets.masks import label_summary
-
-    return label_summary(dataset)
-
-
-KINDS: dict[str, Callable[[Dataset], tuple[int, set[str]]]] = {
-    "coco": _coco,
-    "voc": _voc,
-    "yolo": _yolo,
-    "masks": _masks,
-}
 
 
 def summarize(dataset: Dataset) -> LabelSummary | None:
     """The dataset's labels in a line (format, images labelled, kinds); None for classification folders."""
     if dataset.labels is None:
         return None
-    labelled, kinds = KINDS[dataset.labels.format](dataset)
+    labelled, kinds = get_format(dataset.labels.format).survey(dataset)
     return LabelSummary(dataset.labels.format, dataset.labels.description, len(dataset.samples), labelled, kinds)
 
 
@@ -140,12 +74,10 @@ def unsupported(specs: list[Any], kinds: set[str]) -> list[tuple[Any, str]]:
 
 
 def label_check(
-    input_root: Path, label_format: str, specs: list[Any]
+    inputs: Store | str | Path, label_format: str, specs: list[Any]
 ) -> tuple[LabelSummary | None, list[tuple[Any, str]]]:
-    """Detect the labels under `input_root` and the steps that cannot carry them."""
-    from augcli.datasets.formats import discover_dataset
-
-    summary = summarize(discover_dataset(input_root, "auto", label_format))
+    """Detect the labels under `inputs` and the steps that cannot carry them."""
+    summary = summarize(discover_dataset(inputs, "auto", label_format))
     if summary is None:
         return None, []
     return summary, unsupported(specs, summary.kinds)

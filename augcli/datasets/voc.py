@@ -11,19 +11,33 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import PurePosixPath
 from typing import Any
 
-from augcli.datasets.folders import SPLITS, TRAIN, Sample
-from augcli.datasets.formats import LabelSet, is_image, split_of
+from augcli.datasets.base import (
+    SPLITS,
+    TRAIN,
+    Codec,
+    ConversionTarget,
+    Dataset,
+    LabelSet,
+    Sample,
+    is_image,
+    labelled,
+    read_mask,
+    read_text,
+    split_of,
+)
 from augcli.datasets.labels import ImageLabels, IndexMask, LabelObject, objects_record
+from augcli.datasets.shapes import mask_objects, object_shapes
 from augcli.errors import AugcliError
-from augcli.imageio import encode_index_mask, read_index_mask
-from augcli.store.local import atomic_write_bytes, atomic_write_text
+from augcli.imageio import encode_index_mask
+from augcli.store import Store
 
 IMAGES, ANNOTATIONS = "JPEGImages", "Annotations"
 MASK_DIRS = ("SegmentationClass", "SegmentationObject")
 _LABEL_DIRS = {ANNOTATIONS, "ImageSets", *MASK_DIRS}
+_VOC_SKELETON = "<annotation><folder>JPEGImages</folder><filename /><size><depth>3</depth></size></annotation>"
 
 
 class LabelReadError(AugcliError):
@@ -32,59 +46,35 @@ class LabelReadError(AugcliError):
 
 @dataclass
 class VocCodec:
-    name: str = "voc"
     sibling: bool = False  # XML beside the image instead of JPEGImages/ + Annotations/
     extra_files: dict[str, str] = field(default_factory=dict)  # class_names.txt and the like, copied
     image_sets: bool = False
 
-    def _beside(self, rel: str, folder: str, suffix: str) -> str:
-        p = Path(rel)
+    def beside(self, rel: str, folder: str, suffix: str) -> str:
+        """An image's label file: beside it, or in `folder` in place of JPEGImages."""
+        p = PurePosixPath(rel)
         if self.sibling:
             return p.with_suffix(suffix).as_posix()
         parts = list(p.parts)
         parts[0] = folder
-        return Path(*parts).with_suffix(suffix).as_posix()
+        return PurePosixPath(*parts).with_suffix(suffix).as_posix()
 
-    def read(self, root: Path, rel: str, payload: Any, width: int, height: int) -> ImageLabels:
+    def read(self, inputs: Store, rel: str, payload: Any, width: int, height: int) -> ImageLabels:
         labels = ImageLabels()
-        xml_path = root / self._beside(rel, ANNOTATIONS, ".xml")
-        if xml_path.is_file():
-            try:
-                tree = ET.parse(xml_path)
-            except ET.ParseError as exc:
-                raise LabelReadError(f"invalid VOC XML: {exc}", xml_path) from None
-            ann = tree.getroot()
-            ints = True
-            for obj in ann.findall("object"):
-                bb = obj.find("bndbox")
-                if bb is None:
-                    continue
-                texts = [(bb.findtext(k) or "").strip() for k in ("xmin", "ymin", "xmax", "ymax")]
-                try:
-                    x0, y0, x1, y1 = (float(t) for t in texts)
-                except ValueError:
-                    raise LabelReadError(f"bndbox is not numeric: {texts}", xml_path) from None
-                ints = ints and all(t.lstrip("-").isdigit() for t in texts)
-                labels.objects.append(
-                    LabelObject(
-                        (obj.findtext("name") or "").strip(),
-                        (x0, y0, x1, y1),
-                        extra={"xml": ET.tostring(obj, "unicode")},
-                    )
-                )
-                ann.remove(obj)
-            labels.meta = {"xml": ET.tostring(ann, "unicode"), "int_coords": ints}
+        xml_rel = self.beside(rel, ANNOTATIONS, ".xml")
+        if inputs.is_file(xml_rel):
+            labels.objects, labels.meta = _read_xml(inputs, xml_rel)
         if not self.sibling:
             for folder in MASK_DIRS:
-                mask_path = root / self._beside(rel, folder, ".png")
-                if mask_path.is_file():
-                    labels.masks[folder] = IndexMask(*read_index_mask(mask_path))
+                mask_rel = self.beside(rel, folder, ".png")
+                if inputs.is_file(mask_rel):
+                    labels.masks[folder] = IndexMask(*read_mask(inputs, mask_rel))
             if "SegmentationObject" in labels.masks:
-                for i, labelled in enumerate(labels.objects):  # VOC: instance i+1 is the i-th object
-                    labelled.instance = i + 1
+                for i, obj in enumerate(labels.objects):  # VOC: instance i+1 is the i-th object
+                    obj.instance = i + 1
         return labels
 
-    def write(self, out_root: Path, out_rel: str, labels: ImageLabels, width: int, height: int) -> dict[str, Any]:
+    def write(self, outputs: Store, image_rel: str, labels: ImageLabels, width: int, height: int) -> dict[str, Any]:
         files = []
         ints = bool(labels.meta.get("int_coords"))
         for obj in labels.objects:
@@ -92,7 +82,7 @@ class VocCodec:
                 obj.box = tuple(float(round(v)) if ints else round(float(v), 2) for v in obj.box)  # type: ignore[assignment]
         if "xml" in labels.meta:
             ann = ET.fromstring(labels.meta["xml"])
-            _set(ann, "filename", Path(out_rel).name)
+            _set(ann, "filename", PurePosixPath(image_rel).name)
             size = ann.find("size")
             if size is None:
                 size = ET.SubElement(ann, "size")
@@ -106,29 +96,53 @@ class VocCodec:
                     _set(bb, key, str(int(value)) if ints else f"{value:g}")
                 ann.append(el)
             ET.indent(ann)
-            rel = self._beside(out_rel, ANNOTATIONS, ".xml")
-            atomic_write_text(out_root / rel, ET.tostring(ann, "unicode") + "\n")
+            rel = self.beside(image_rel, ANNOTATIONS, ".xml")
+            outputs.put(rel, (ET.tostring(ann, "unicode") + "\n").encode("utf-8"))
             files.append(rel)
         for folder, mask in labels.masks.items():
-            rel = self._beside(out_rel, folder, ".png")
-            atomic_write_bytes(out_root / rel, encode_index_mask(mask.indices, mask.palette))
+            rel = self.beside(image_rel, folder, ".png")
+            outputs.put(rel, encode_index_mask(mask.indices, mask.palette))
             files.append(rel)
         return {"objects": objects_record(labels), "files": files}
 
-    def finish(self, out_root: Path, records: list[dict[str, Any]]) -> list[str]:
+    def finish(self, outputs: Store, records: list[dict[str, Any]]) -> list[str]:
         written = []
         for rel, text in self.extra_files.items():
-            atomic_write_text(out_root / rel, text)
+            outputs.put(rel, text.encode("utf-8"))
             written.append(rel)
         if self.image_sets:
             by_split: dict[str, list[str]] = {}
             for rec in sorted(records, key=lambda r: r["output"]):
-                by_split.setdefault(rec["split"], []).append(Path(rec["output"]).stem)
+                by_split.setdefault(rec["split"], []).append(PurePosixPath(rec["output"]).stem)
             for split, stems in by_split.items():
                 rel = f"ImageSets/Main/{split}.txt"
-                atomic_write_text(out_root / rel, "".join(s + "\n" for s in stems))
+                outputs.put(rel, "".join(s + "\n" for s in stems).encode("utf-8"))
                 written.append(rel)
         return written
+
+
+def _read_xml(inputs: Store, xml_rel: str) -> tuple[list[LabelObject], dict[str, Any]]:
+    """The XML's objects with boxes (each keeps its own XML), and the rest of the XML as meta."""
+    try:
+        ann = ET.fromstring(inputs.read_bytes(xml_rel))
+    except ET.ParseError as exc:
+        raise LabelReadError(f"invalid VOC XML: {exc}", inputs.where(xml_rel)) from None
+    objects = []
+    ints = True
+    for obj in ann.findall("object"):
+        bb = obj.find("bndbox")
+        if bb is None:
+            continue
+        texts = [(bb.findtext(k) or "").strip() for k in ("xmin", "ymin", "xmax", "ymax")]
+        try:
+            x0, y0, x1, y1 = (float(t) for t in texts)
+        except ValueError:
+            raise LabelReadError(f"bndbox is not numeric: {texts}", inputs.where(xml_rel)) from None
+        ints = ints and all(t.lstrip("-").isdigit() for t in texts)
+        name = (obj.findtext("name") or "").strip()
+        objects.append(LabelObject(name, (x0, y0, x1, y1), extra={"xml": ET.tostring(obj, "unicode")}))
+        ann.remove(obj)
+    return objects, {"xml": ET.tostring(ann, "unicode"), "int_coords": ints}
 
 
 def _set(parent: ET.Element, tag: str, text: str) -> None:
@@ -145,55 +159,122 @@ def _new_object(name: str) -> ET.Element:
     return el
 
 
-def _is_voc_xml(path: Path) -> bool:
+def _is_voc_xml(inputs: Store, rel: str) -> bool:
     try:
-        with path.open("rb") as f:
-            head = f.read(512)
+        head = inputs.read_bytes(rel)[:512]
     except OSError:
         return False
     return b"<annotation" in head
 
 
-def detect(root: Path, files: list[str]) -> LabelSet | None:
-    tops = {f.split("/", 1)[0] for f in files if "/" in f}
-    if IMAGES in tops and (tops & {ANNOTATIONS, *MASK_DIRS}):
-        images = [f for f in files if f.startswith(IMAGES + "/") and is_image(f)]
-        sibling = False
-    else:
-        stems = {f[: -len(".xml")] for f in files if f.lower().endswith(".xml")}
-        images = [f for f in files if is_image(f) and str(Path(f).with_suffix("")) in stems]
-        if not images or not _is_voc_xml(root / Path(images[0]).with_suffix(".xml")):
-            return None
-        images = [f for f in files if is_image(f)]
-        sibling = True
-    splits = _image_sets(root)
-    samples = []
-    for rel in images:
-        split = splits.get(Path(rel).stem) if splits else None
-        samples.append(Sample(rel, split or (split_of(list(Path(rel).parts[:-1])) if sibling else TRAIN), None))
-    extra = {f: (root / f).read_text(encoding="utf-8") for f in files if f in ("class_names.txt", "labels.txt")}
-    used = set(images) | set(extra)
-    ignored = [
-        f for f in files if f not in used and f.split("/", 1)[0] not in _LABEL_DIRS and not f.lower().endswith(".xml")
-    ]
-    kinds = sorted({f.split("/", 1)[0] for f in files if f.split("/", 1)[0] in _LABEL_DIRS} - {"ImageSets"})
-    where = "XML beside each image" if sibling else f"{IMAGES}/ with {', '.join(k + '/' for k in kinds)}"
-    return LabelSet(
-        "voc",
-        VocCodec(sibling=sibling, extra_files=extra, image_sets=bool(splits)),
-        samples,
-        ignored=ignored,
-        description=f"Pascal VOC ({where})" + (", splits from ImageSets/Main" if splits else ""),
-    )
-
-
-def _image_sets(root: Path) -> dict[str, str]:
+def _image_sets(inputs: Store) -> dict[str, str]:
     out: dict[str, str] = {}
-    folder = root / "ImageSets" / "Main"
     for name in ("train", "val", "test"):
-        path = folder / f"{name}.txt"
-        if path.is_file():
-            for line in path.read_text(encoding="utf-8").split("\n"):
+        rel = f"ImageSets/Main/{name}.txt"
+        if inputs.is_file(rel):
+            for line in read_text(inputs, rel).split("\n"):
                 if line.strip():
                     out[line.split()[0]] = SPLITS[name]
     return out
+
+
+# --------------------------------------------------------------------------- conversion into VOC
+
+
+def _place(rel: str, split: str) -> str:
+    return f"{IMAGES}/{PurePosixPath(rel).name}"
+
+
+def _target_codec(names: list[str], splits: list[str]) -> Codec:
+    return VocCodec(image_sets=True)
+
+
+def to_voc(labels: ImageLabels, names: list[str]) -> ImageLabels:
+    """VOC holds boxes only: each object's box (made tight from a polygon or mask as it moves)."""
+    objects = []
+    for obj in mask_objects(labels, names):
+        if obj.box is None:
+            continue  # a keypoint-only object has nothing to write
+        polygons, mask = object_shapes(labels, obj)
+        objects.append(LabelObject(obj.category, obj.box, polygons=polygons, mask=mask))
+    return ImageLabels(objects, {}, {"xml": _VOC_SKELETON, "int_coords": True}, labels.counts)
+
+
+# --------------------------------------------------------------------------- the format
+
+
+class VocFormat:
+    name = "voc"
+    title = "Pascal VOC"
+    kinds = frozenset({"boxes", "masks"})
+    priority = 30  # after COCO's JSON and YOLO's data.yaml: an XML beside images is weaker evidence
+    target = ConversionTarget("JPEGImages/ + Annotations/, ImageSets/Main", _place, _target_codec, to_voc)
+    no_conversion = ""
+
+    def detect(self, inputs: Store, files: list[str], layout: str) -> Dataset | None:
+        tops = {f.split("/", 1)[0] for f in files if "/" in f}
+        if IMAGES in tops and (tops & {ANNOTATIONS, *MASK_DIRS}):
+            images = [f for f in files if f.startswith(IMAGES + "/") and is_image(f)]
+            sibling = False
+        else:
+            stems = {f[: -len(".xml")] for f in files if f.lower().endswith(".xml")}
+            images = [f for f in files if is_image(f) and str(PurePosixPath(f).with_suffix("")) in stems]
+            if not images or not _is_voc_xml(inputs, PurePosixPath(images[0]).with_suffix(".xml").as_posix()):
+                return None
+            images = [f for f in files if is_image(f)]
+            sibling = True
+        splits = _image_sets(inputs)
+        samples = []
+        for rel in images:
+            split = splits.get(PurePosixPath(rel).stem) if splits else None
+            parts = list(PurePosixPath(rel).parts[:-1])
+            samples.append(Sample(rel, split or (split_of(parts) if sibling else TRAIN), None))
+        extra = {f: read_text(inputs, f) for f in files if f in ("class_names.txt", "labels.txt")}
+        used = set(images) | set(extra)
+        ignored = [
+            f
+            for f in files
+            if f not in used and f.split("/", 1)[0] not in _LABEL_DIRS and not f.lower().endswith(".xml")
+        ]
+        kinds = sorted({f.split("/", 1)[0] for f in files if f.split("/", 1)[0] in _LABEL_DIRS} - {"ImageSets"})
+        where = "XML beside each image" if sibling else f"{IMAGES}/ with {', '.join(k + '/' for k in kinds)}"
+        codec = VocCodec(sibling=sibling, extra_files=extra, image_sets=bool(splits))
+        description = f"{self.title} ({where})" + (", splits from ImageSets/Main" if splits else "")
+        return labelled(inputs, LabelSet(self.name, codec, samples, ignored=ignored, description=description))
+
+    def survey(self, dataset: Dataset) -> tuple[int, set[str]]:
+        codec = _codec(dataset)
+        kinds: set[str] = set()
+        count = 0
+        for sample in dataset.samples:
+            xml = dataset.inputs.is_file(codec.beside(sample.rel, ANNOTATIONS, ".xml"))
+            masks = not codec.sibling and any(
+                dataset.inputs.is_file(codec.beside(sample.rel, d, ".png")) for d in MASK_DIRS
+            )
+            count += xml or masks
+            kinds.update({"boxes"} if xml else set())
+            kinds.update({"masks"} if masks else set())
+        return count, kinds
+
+    def class_names(self, dataset: Dataset) -> list[str]:
+        """class_names.txt (or labels.txt) in its order, then names only the XML files use (sorted)."""
+        codec = _codec(dataset)
+        names: list[str] = []
+        for text in codec.extra_files.values():
+            names.extend(line.strip() for line in text.splitlines() if line.strip())
+        used: set[str] = set()
+        for sample in dataset.samples:
+            xml = codec.beside(sample.rel, ANNOTATIONS, ".xml")
+            if dataset.inputs.is_file(xml):
+                root = ET.fromstring(dataset.inputs.read_bytes(xml))
+                used.update((el.text or "").strip() for el in root.findall("object/name"))
+        names.extend(sorted(used - set(names)))
+        return names
+
+
+def _codec(dataset: Dataset) -> VocCodec:
+    assert dataset.labels is not None and isinstance(dataset.labels.codec, VocCodec)
+    return dataset.labels.codec
+
+
+FORMAT = VocFormat()

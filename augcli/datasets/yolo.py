@@ -10,18 +10,30 @@ one. `data.yaml` is copied with its `path:` key removed, so the output folder is
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
 import numpy as np
 import yaml
 
-from augcli.datasets.formats import LabelSet, is_image, split_of
+from augcli.datasets.base import (
+    Codec,
+    ConversionTarget,
+    Dataset,
+    LabelSet,
+    Sample,
+    is_image,
+    labelled,
+    read_text,
+    split_of,
+)
 from augcli.datasets.labels import ImageLabels, LabelObject, objects_record
+from augcli.datasets.shapes import polygon_objects
 from augcli.errors import AugcliError
-from augcli.store.local import atomic_write_text
+from augcli.store import Store
 
 DATA_YAML = ("data.yaml", "data.yml", "dataset.yaml")
+SAMPLED_FILES = 50  # label files `survey` reads to see whether a dataset has polygons or keypoints
 
 
 class LabelReadError(AugcliError):
@@ -41,17 +53,18 @@ class YoloCodec:
     names: list[str]
     data_yaml: str | None = None  # its path under the root
     data: dict[str, Any] = field(default_factory=dict)
-    name: str = "yolo"
 
-    def read(self, root: Path, rel: str, payload: Any, width: int, height: int) -> ImageLabels:
-        path = root / label_rel(rel)
-        labels = ImageLabels(meta={"had_file": path.is_file()})
+    def read(self, inputs: Store, rel: str, payload: Any, width: int, height: int) -> ImageLabels:
+        txt = label_rel(rel)
+        had_file = inputs.is_file(txt)
+        labels = ImageLabels(meta={"had_file": had_file})
         if self.data.get("flip_idx"):
             labels.meta["flip_idx"] = {"*": [int(i) for i in self.data["flip_idx"]]}
-        if not path.is_file():
+        if not had_file:
             return labels
         n_kpt, kpt_dim = (int(v) for v in self.data.get("kpt_shape", (0, 3)))
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        path = inputs.where(txt)
+        for n, line in enumerate(read_text(inputs, txt).splitlines(), start=1):
             fields = line.split()
             if not fields:
                 continue
@@ -77,7 +90,7 @@ class YoloCodec:
             labels.objects.append(obj)
         return labels
 
-    def write(self, out_root: Path, out_rel: str, labels: ImageLabels, width: int, height: int) -> dict[str, Any]:
+    def write(self, outputs: Store, image_rel: str, labels: ImageLabels, width: int, height: int) -> dict[str, Any]:
         lines = []
         for obj in labels.objects:
             cls = obj.extra.get("class_id", self.names.index(obj.category) if obj.category in self.names else 0)
@@ -99,17 +112,17 @@ class YoloCodec:
                 lines.append(line)
         files = []
         if lines or labels.meta.get("had_file", True):
-            rel = label_rel(out_rel)
-            atomic_write_text(out_root / rel, "".join(line + "\n" for line in lines))
+            rel = label_rel(image_rel)
+            outputs.put(rel, "".join(line + "\n" for line in lines).encode("utf-8"))
             files.append(rel)
         return {"objects": objects_record(labels), "files": files}
 
-    def finish(self, out_root: Path, records: list[dict[str, Any]]) -> list[str]:
+    def finish(self, outputs: Store, records: list[dict[str, Any]]) -> list[str]:
         data = {k: v for k, v in self.data.items() if k != "path"}
         if "names" not in data:
             data["names"] = self.names
         rel = self.data_yaml or "data.yaml"
-        atomic_write_text(out_root / rel, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+        outputs.put(rel, yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode("utf-8"))
         return [rel]
 
 
@@ -123,30 +136,102 @@ def _pose(kps: np.ndarray, width: int, height: int, dim: int) -> str:
     return "".join(out)
 
 
-def detect(root: Path, files: list[str]) -> LabelSet | None:
-    images = [f for f in files if is_image(f) and "images" in PurePosixPath(f).parts[:-1]]
-    has_labels = any(f.endswith(".txt") and "labels" in PurePosixPath(f).parts[:-1] for f in files)
-    data_yaml = next((f for f in files if f in DATA_YAML), None)
-    if not images or not (has_labels or data_yaml):
-        return None
-    data: dict[str, Any] = {}
-    if data_yaml:
-        loaded = yaml.safe_load((root / data_yaml).read_text(encoding="utf-8"))
-        data = loaded if isinstance(loaded, dict) else {}
-    names = data.get("names", [])
-    if isinstance(names, dict):
-        names = [names[k] for k in sorted(names)]
-    label_files = {label_rel(f) for f in images}
-    samples = []
-    from augcli.datasets.folders import Sample
+# --------------------------------------------------------------------------- conversion into YOLO
 
-    for rel in images:
-        samples.append(Sample(rel, split_of(list(PurePosixPath(rel).parts[:-1])), None))
-    ignored = [f for f in files if not is_image(f) and f not in label_files and f != data_yaml]
-    return LabelSet(
-        "yolo",
-        YoloCodec([str(n) for n in names], data_yaml, data),
-        samples,
-        ignored=ignored,
-        description=f"YOLO (images/ + labels/, {data_yaml or 'no data.yaml: class ids kept as numbers'})",
-    )
+
+def _place(rel: str, split: str) -> str:
+    return f"images/{split}/{PurePosixPath(rel).name}"
+
+
+def _target_codec(names: list[str], splits: list[str]) -> Codec:
+    data: dict[str, Any] = {s: f"images/{s}" for s in splits}
+    if "val" not in data:
+        data["val"] = f"images/{splits[0]}"  # Ultralytics requires `val:`; this dataset has no val split
+    return YoloCodec(list(names), "data.yaml", {**data, "names": list(names)})
+
+
+def to_yolo(labels: ImageLabels, names: list[str]) -> ImageLabels:
+    index = {name: i for i, name in enumerate(names)}
+    out = polygon_objects(labels, names, lambda name: {"class_id": index[name]})
+    for obj in out.objects:
+        obj.keypoints = None  # YOLO detection/segmentation lines hold no keypoints
+        if obj.polygons:  # a segmentation line has no box of its own: the polygon's is the one written
+            pts = max(obj.polygons, key=len)
+            obj.box = (pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max())
+            obj.box_source = "polygon"
+    out.meta = {"had_file": True}
+    return out
+
+
+# --------------------------------------------------------------------------- the format
+
+
+class YoloFormat:
+    name = "yolo"
+    title = "YOLO"
+    kinds = frozenset({"boxes", "polygons", "keypoints"})
+    priority = 20  # a data.yaml or labels/ of .txt beside images/ is strong evidence, after COCO's JSON
+    target = ConversionTarget("images/<split>/ + labels/<split>/, data.yaml", _place, _target_codec, to_yolo)
+    no_conversion = ""
+
+    def detect(self, inputs: Store, files: list[str], layout: str) -> Dataset | None:
+        images = [f for f in files if is_image(f) and "images" in PurePosixPath(f).parts[:-1]]
+        has_labels = any(f.endswith(".txt") and "labels" in PurePosixPath(f).parts[:-1] for f in files)
+        data_yaml = next((f for f in files if f in DATA_YAML), None)
+        if not images or not (has_labels or data_yaml):
+            return None
+        data: dict[str, Any] = {}
+        if data_yaml:
+            loaded = yaml.safe_load(read_text(inputs, data_yaml))
+            data = loaded if isinstance(loaded, dict) else {}
+        names = data.get("names", [])
+        if isinstance(names, dict):
+            names = [names[k] for k in sorted(names)]
+        label_files = {label_rel(f) for f in images}
+        samples = [Sample(rel, split_of(list(PurePosixPath(rel).parts[:-1])), None) for rel in images]
+        ignored = [f for f in files if not is_image(f) and f not in label_files and f != data_yaml]
+        codec = YoloCodec([str(n) for n in names], data_yaml, data)
+        where = data_yaml or "no data.yaml: class ids kept as numbers"
+        description = f"{self.title} (images/ + labels/, {where})"
+        label_set = LabelSet(self.name, codec, samples, ignored=ignored, description=description)
+        return labelled(inputs, label_set)
+
+    def survey(self, dataset: Dataset) -> tuple[int, set[str]]:
+        """Label files that exist and are not empty; the first few read for polygons or keypoints."""
+        codec = _codec(dataset)
+        kinds: set[str] = set()
+        count = read = 0
+        for sample in dataset.samples:
+            txt = label_rel(sample.rel)
+            if not dataset.inputs.is_file(txt) or dataset.inputs.size(txt) == 0:
+                continue
+            count += 1
+            kinds.add("boxes")
+            if read < SAMPLED_FILES:
+                read += 1
+                for line in read_text(dataset.inputs, txt).splitlines()[:20]:
+                    if len(line.split()) > 5:
+                        kinds.add("keypoints" if codec.data.get("kpt_shape") else "polygons")
+        return count, kinds
+
+    def class_names(self, dataset: Dataset) -> list[str]:
+        """data.yaml's `names`; without them, the class ids the label files use, as text."""
+        codec = _codec(dataset)
+        if codec.names:
+            return list(codec.names)
+        top = -1
+        for sample in dataset.samples:
+            txt = label_rel(sample.rel)
+            if dataset.inputs.is_file(txt):
+                for line in read_text(dataset.inputs, txt).splitlines():
+                    if line.split():
+                        top = max(top, int(line.split()[0]))
+        return [str(i) for i in range(top + 1)]
+
+
+def _codec(dataset: Dataset) -> YoloCodec:
+    assert dataset.labels is not None and isinstance(dataset.labels.codec, YoloCodec)
+    return dataset.labels.codec
+
+
+FORMAT = YoloFormat()

@@ -55,7 +55,7 @@ def build_preview(recipe: Recipe, paths: Sequence[Path] = (), *, options: Previe
     root = options.input or recipe.input
     found = discover_dataset(root, label_format=recipe.label_options.format) if root and root.is_dir() else None
     sources = find_sources(recipe, paths, root=root, dataset=found, count=options.images, seed=seed)
-    labels = SourceLabels(found.root, found.labels) if found is not None and found.labels is not None else None
+    labels = SourceLabels(Path(found.root), found.labels) if found is not None and found.labels is not None else None
     partners = mixing_partners(recipe, found, labels.label_set.codec if labels else None) if found is not None else None
     processor = Processor(recipe, labels=recipe.label_options if labels else None, partners=partners)
     if options.per_transform:

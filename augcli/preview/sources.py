@@ -95,7 +95,7 @@ class _Members:
     @classmethod
     def of(cls, recipe: Recipe, dataset: Dataset) -> _Members:
         known = {s.rel: s for s in dataset.samples}
-        return cls(dataset.root, known, copies_per_sample(recipe, dataset.samples))
+        return cls(Path(dataset.root), known, copies_per_sample(recipe, dataset.samples))
 
     def source(self, s: Sample) -> Source:
         return Source(self.root / s.rel, s, self.run_copies.get(s.rel, 0) if s.augmented else 0)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from augcli.datasets import LabelSet
+from augcli.datasets import LabelSet, read_labels
 from augcli.datasets.labels import ImageLabels
 from augcli.errors import ImageReadError
 from augcli.imageio import DecodedImage, decode_image, read_image, suffix_format
@@ -22,7 +22,7 @@ from augcli.preview.model import Row, Source, Tile
 from augcli.preview.overlays import label_overlays
 from augcli.preview.sources import relative_to
 from augcli.recipe import Recipe
-from augcli.render import Processor, encode_output, output_format, read_labels
+from augcli.render import Processor, encode_output, output_format
 from augcli.store import open_store
 
 

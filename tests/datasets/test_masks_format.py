@@ -17,7 +17,7 @@ from augcli.cli import app
 from augcli.datasets import discover_dataset
 from augcli.imageio import read_image, read_index_mask
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 LABELS = DATA / "labels"
 runner = CliRunner()
 
