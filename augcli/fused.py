@@ -202,11 +202,7 @@ class FusedColour(Fused):
             if params:
                 fired.append((member, params))
                 self._track_transform_params(member, data)
-        if image.dtype != np.uint8:
-            for member, params in fired:
-                data["image"] = member.apply_with_params(params, image=data["image"])["image"]
-            return data
-        data["image"] = _apply_colour(data["image"], fired)
+        data["image"] = _apply_colour(image, fired) if image.dtype == np.uint8 else _one_by_one(image, fired)
         return data
 
 
@@ -232,6 +228,8 @@ def _apply_colour(image: np.ndarray, fired: list[tuple[Any, dict[str, Any]]]) ->
 def _lookup(image: np.ndarray, members: list[tuple[Any, dict[str, Any]]]) -> np.ndarray:
     """The members' composed per-channel table, read off their own `apply` on a ramp of 0..255."""
     channels = image.shape[2] if image.ndim == 3 else 0
+    if any(isinstance(params.get("num_bits"), list) and len(params["num_bits"]) != channels for _, params in members):
+        return _one_by_one(image, members)  # per-channel bits on other channel counts are not per value
     ramp = np.arange(256, dtype=np.uint8).reshape(16, 16)
     if channels:
         ramp = np.ascontiguousarray(np.repeat(ramp[..., None], channels, axis=2))
@@ -239,9 +237,7 @@ def _lookup(image: np.ndarray, members: list[tuple[Any, dict[str, Any]]]) -> np.
     for member, params in members:
         table = member.apply_with_params(params, image=table)["image"]
     if table.dtype != np.uint8 or table.shape != ramp.shape:  # not a per-value map: the members' own code
-        for member, params in members:
-            image = member.apply_with_params(params, image=image)["image"]
-        return image
+        return _one_by_one(image, members)
     luts = table.reshape(256, -1)
     if bool((luts == luts[:, :1]).all()):
         return sz_lut(np.ascontiguousarray(image), np.ascontiguousarray(luts[:, 0]), inplace=False)
@@ -249,6 +245,12 @@ def _lookup(image: np.ndarray, members: list[tuple[Any, dict[str, Any]]]) -> np.
         return cv2.LUT(np.ascontiguousarray(image), np.ascontiguousarray(luts.reshape(256, 1, channels)))
     planes = [sz_lut(np.ascontiguousarray(image[..., c]), np.ascontiguousarray(luts[:, c])) for c in range(channels)]
     return np.ascontiguousarray(np.stack(planes, axis=-1))
+
+
+def _one_by_one(image: np.ndarray, members: list[tuple[Any, dict[str, Any]]]) -> np.ndarray:
+    for member, params in members:
+        image = member.apply_with_params(params, image=image)["image"]
+    return image
 
 
 _RAMP2D = np.arange(256, dtype=np.uint8).reshape(16, 16)
