@@ -27,7 +27,7 @@ from augcli.datasets.folders import TRAIN
 from augcli.datasets.labels import ImageLabels, sanitize
 from augcli.datasets.support import summarize
 from augcli.errors import ImageReadError, UsageError
-from augcli.imageio import DecodedImage, decode_image, encode_image, read_image, suffix_format
+from augcli.imageio import DecodedImage, decode_image, encode_image, suffix_format
 from augcli.recipe import Recipe, TransformSpec, format_value
 from augcli.render import Processor, encode_output, label_options, output_format, partner_source, recipe_mixes
 from augcli.runner import copies_per_sample
@@ -429,7 +429,7 @@ def _prepare(processor: Processor, recipe: Recipe, src: Source, labels: _Labels 
     if fmt is None:
         return Tile.failed("original", f"unreadable: run does not read {Path(rel).suffix or 'suffixless'} files", 0)
     try:
-        decoded = read_image(src.path)
+        decoded = processor.read(src.path)
     except ImageReadError as exc:
         return Tile.failed("original", f"unreadable: {exc.message}", 0)
     try:

@@ -126,6 +126,7 @@ class RecipeModel(_Strict):
     keep_original: bool = True
     input: str | None = None
     output: OutputModel = Field(default_factory=OutputModel)
+    decode: Literal["fast", "exact"] = "fast"  # fast: shrink-on-load where preprocess allows (augcli.shrink)
     preprocess: list[Any] = Field(default_factory=list)
     augment: list[Any] = Field(default_factory=list)
     silence: list[SilenceModel] = Field(default_factory=list)
@@ -187,6 +188,7 @@ class Recipe:
     locations: dict[YamlPath, Location] = field(default_factory=dict)
     labels: dict[str, Any] = field(default_factory=dict)  # the `labels:` section with its defaults
     mix: dict[str, Any] = field(default_factory=dict)  # the `mix:` section (MixUp/CutMix) with its defaults
+    decode: str = "fast"  # "exact" turns shrink-on-load off
 
     @property
     def hash(self) -> str:
@@ -405,6 +407,7 @@ def check_recipe(path: str | os.PathLike[str], *, lint: bool = True, for_disk: b
         locations=locations,
         labels=model.labels.model_dump(),
         mix=model.mix.model_dump(),
+        decode=model.decode,
     )
     if for_disk:
         from augcli.writable import check_writable

@@ -39,6 +39,7 @@ from augcli.mixing import (
 )
 from augcli.pipeline import Pipelines, applied_summary, build_compose, derive_seed, run_compose
 from augcli.recipe import Recipe, TransformSpec
+from augcli.shrink import plan_shrink
 
 ADDITIONAL_TARGETS = {"alpha": "mask"}  # alpha travels as a mask (colour transforms take 1 or 3 channels)
 
@@ -103,6 +104,12 @@ class Processor:
         if augment is None or isinstance(augment, list):
             augment = build(recipe.augment if augment is None else augment)
         self.pipelines = Pipelines(build(recipe.preprocess), augment)
+        # Shrink-on-load only without labels: they are read in source pixels, at the source's size.
+        self.shrink = plan_shrink(recipe) if labels is None else None
+
+    def read(self, path: Path) -> DecodedImage:
+        """A source decoded for this recipe: JPEGs at a reduced scale where `shrink` allows (run and preview)."""
+        return read_image(path, shrink=self.shrink)
 
     def preprocess(self, decoded: DecodedImage, rel: str, labels: ImageLabels | None = None) -> dict[str, Any]:
         data = _to_pipeline(decoded.pixels)

@@ -32,7 +32,7 @@ from augcli.datasets.labels import (
 from augcli.datasets.support import summarize
 from augcli.errors import AugcliError, ExitCode, ImageReadError, UsageError
 from augcli.executor import Executor, WorkerError, local_executor
-from augcli.imageio import read_image, suffix_format
+from augcli.imageio import suffix_format
 from augcli.manifest import (
     ManifestWriter,
     manifest_name,
@@ -238,7 +238,7 @@ def process_job(job: Job) -> dict[str, Any]:
     sample = job.sample
     src = state.input / sample.rel
     try:
-        decoded = read_image(src)
+        decoded = state.processor.read(src)
     except ImageReadError as exc:
         return {"rel": sample.rel, "lines": [], "failure": exc.message}
     content = content_key(decoded.pixels)
@@ -276,6 +276,7 @@ def process_job(job: Job) -> dict[str, Any]:
                     "bytes": nbytes,
                     "content": content,
                     **({"unchanged": True} if data is decoded.data else {}),
+                    **({"decode_scale": decoded.scale} if decoded.scale != 1 else {}),
                     **({"labels": label_record} if label_record is not None else {}),
                     **_mix_record(state, sample, rendered),
                 }
@@ -603,6 +604,7 @@ def _summary(recipe: Recipe, options: RunOptions, report: RunReport, *, status: 
         "recipe_hash": recipe.hash,
         "recipe": recipe.data,
         "recipe_file": str(recipe.source),
+        "decode": recipe.decode,
         "options": {**asdict(options), "input": str(options.input), "output": str(options.output)},
         "versions": {
             "augcli": __version__,

@@ -224,3 +224,85 @@ def test_run_writes_what_load_pipeline_makes_with_the_same_seed(tmp_path: Path) 
         want, _ = encode_output(recipe, record["source"], out["image"], decoded)
         assert (tmp_path / "out" / record["output"]).read_bytes() == want, record["output"]
         assert record["transforms"] == applied_summary(out["applied_transforms"])[1:]
+
+
+# --------------------------------------------------------------------------- shrink-on-load
+
+SHRINK_RECIPE = """\
+augcli: 1
+name: shrink
+seed: 1
+copies: 1
+{decode}
+output: {{format: png}}
+preprocess:
+  - LongestMaxSize: {{max_size: {size}, interpolation: 3}}
+augment:
+  - HorizontalFlip: {{p: 0.5}}
+"""
+JPEGS = sorted((ROOT / "samples").rglob("*.jpg")) + sorted((DATA / "labels" / "voc" / "JPEGImages").glob("*.jpg"))
+
+
+def shrink_recipe(tmp_path: Path, size: int, decode: str = "") -> Any:
+    path = tmp_path / f"shrink-{size}-{decode.split(':')[-1].strip() or 'default'}.yaml"
+    path.write_text(SHRINK_RECIPE.format(size=size, decode=decode), encoding="utf-8")
+    return load_recipe(path)
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 99.0 if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+@pytest.mark.parametrize("path", [*JPEGS, DATA / "hopper_orientation_6.jpg"], ids=lambda p: p.name)
+def test_shrink_on_load_stays_within_40_db_of_the_exact_decode(path: Path, tmp_path: Path) -> None:
+    from augcli.render import Processor
+
+    width, height = read_image(path).pixels.shape[1::-1]
+    size = max(width, height) // 18  # small enough for a 1/2 decode (8x margin on both sides)
+    fast = Processor(shrink_recipe(tmp_path, size))
+    exact = Processor(shrink_recipe(tmp_path, size, "decode: exact"))
+    small, full = fast.read(path), exact.read(path)
+    assert small.scale >= 2 and full.scale == 1
+    assert small.pixels.shape[0] == -(-full.pixels.shape[0] // small.scale)  # upright: EXIF turn applied
+    a = fast.original(fast.preprocess(small, path.name)).pixels
+    b = exact.original(exact.preprocess(full, path.name)).pixels
+    assert a.shape == b.shape
+    assert psnr(a, b) >= 40.0, path.name
+
+
+def test_shrink_on_load_only_where_an_area_resize_would_average_it_away(tmp_path: Path) -> None:
+    from augcli.render import Processor
+    from augcli.shrink import plan_shrink
+
+    photo = ROOT / "samples" / "fundus" / "retina.jpg"  # 600 px
+    assert Processor(shrink_recipe(tmp_path, 36)).read(photo).scale == 2
+    assert Processor(shrink_recipe(tmp_path, 18)).read(photo).scale == 4
+    assert Processor(shrink_recipe(tmp_path, 40)).read(photo).scale == 1  # 300 px < 8 x 40
+    assert Processor(shrink_recipe(tmp_path, 36), labels=LabelOptions()).read(photo).scale == 1
+    linear = shrink_recipe(tmp_path, 36)
+    linear.preprocess[0].params.pop("interpolation")
+    assert plan_shrink(linear) is None  # INTER_LINEAR aliases: the exact path is not an average to match
+
+
+def test_run_records_the_decode_scale_and_decode_exact_turns_it_off(tmp_path: Path) -> None:
+    data = tmp_path / "in" / "train" / "eye"
+    data.mkdir(parents=True)
+    shutil.copy(ROOT / "samples" / "fundus" / "retina.jpg", data / "retina.jpg")
+    results = {}
+    for decode in ("", "decode: exact"):
+        recipe_path = tmp_path / f"r{len(results)}.yaml"
+        recipe_path.write_text(SHRINK_RECIPE.format(size=36, decode=decode), encoding="utf-8")
+        out = tmp_path / f"out{len(results)}"
+        args = ["run", str(recipe_path), "-i", str(tmp_path / "in"), "-o", str(out), "-w", "1", "--quiet"]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        lines = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+        run = json.loads((out / "run.json").read_text())
+        results[decode] = (lines, run)
+    fast_lines, fast_run = results[""]
+    exact_lines, exact_run = results["decode: exact"]
+    assert fast_run["decode"] == "fast" and exact_run["decode"] == "exact"
+    assert {r.get("decode_scale") for r in fast_lines} == {2}
+    assert all("decode_scale" not in r for r in exact_lines)
+    assert [r["size"] for r in fast_lines] == [r["size"] for r in exact_lines] == [[36, 36], [36, 36]]
