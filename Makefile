@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: help install demo test lint golden regression-golden bench clean
+.PHONY: help install demo test lint golden regression-golden bench bench-fast clean
 
 help:  ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -36,6 +36,10 @@ regression-golden: install  ## re-record tests/regression/hashes.json (only when
 bench: install  ## run the benchmark and write benchmarks/RESULTS.md
 	$(BIN)/python -m compileall -q augcli  # bytecode cached, as after any first run
 	$(BIN)/python benchmarks/bench.py
+
+bench-fast: install  ## issue 12's S and L workloads vs floor and hand loops (prints a RESULTS.md section)
+	$(BIN)/python -m compileall -q augcli
+	$(BIN)/python benchmarks/fastpath.py --images 1000 --large 200 --rounds 3
 
 clean:  ## remove outputs and caches (not the venv)
 	rm -rf out preview.png .pytest_cache .ruff_cache .mypy_cache benchmarks/work

@@ -128,6 +128,7 @@ class DecodedImage:
     exif_rotated: bool
     icc_profile: bytes | None
     data: bytes | None = field(default=None, repr=False)  # the file's bytes, for an unchanged copy
+    scale: int = 1  # decoded at 1/scale in the DCT domain (shrink-on-load, augcli.shrink); 1 = exact
 
 
 # Modes a reader gets back as they are; palette, CMYK, 1-bit and the like are normalised on write.
@@ -145,17 +146,22 @@ def unchanged_copy(format: str, source: DecodedImage) -> bytes | None:
 # --------------------------------------------------------------------------- decode
 
 
-def read_image(path: PathLike) -> DecodedImage:
-    """Decode ``path`` upright into an RGB(A)/gray uint8 or uint16 array; ImageReadError if it cannot."""
-    return decode_image(_read_bytes(path), path)
+# (upright width, upright height) -> 1, 2, 4 or 8: the scale a JPEG may be decoded at (augcli.shrink)
+Shrink = Callable[[int, int], int]
 
 
-def decode_image(data: bytes, name: PathLike = "<bytes>") -> DecodedImage:
+def read_image(path: PathLike, *, shrink: Shrink | None = None) -> DecodedImage:
+    """Decode ``path`` upright into an RGB(A)/gray uint8 or uint16 array; ImageReadError if it cannot.
+    With ``shrink``, a JPEG that OpenCV decodes may come back at the reduced scale it picks."""
+    return decode_image(_read_bytes(path), path, shrink=shrink)
+
+
+def decode_image(data: bytes, name: PathLike = "<bytes>", *, shrink: Shrink | None = None) -> DecodedImage:
     """``read_image`` for bytes already in memory (``name`` is only for error messages)."""
     if not data:
         raise ImageReadError("empty file", name)
     with _read_errors(name), Image.open(io.BytesIO(data)) as im:
-        return _decode(im, data)
+        return _decode(im, data, shrink)
 
 
 def image_size(path: PathLike) -> tuple[int, int]:
@@ -226,15 +232,19 @@ def _check_format(im: Image.Image) -> str:
     return fmt
 
 
-def _decode(im: Image.Image, data: bytes) -> DecodedImage:
+def _decode(im: Image.Image, data: bytes, shrink: Shrink | None = None) -> DecodedImage:
     fmt = _check_format(im)
     png = _walk_png(io.BytesIO(data)) if fmt == "PNG" else None
     orientation = _orientation(im, png)
     icc = im.info.get("icc_profile") or None
     mode = im.mode
-    pixels = _decode_with_opencv(im, fmt, data, png)
+    scale = 1
+    if shrink is not None and fmt == "JPEG":
+        scale = shrink(*(im.size[::-1] if orientation >= 5 else im.size))
+    pixels = _decode_with_opencv(im, fmt, data, png, scale)
     if pixels is None:
         pixels, icc = _decode_with_pillow(im)
+        scale = 1
     else:
         if png is not None and png.bit_depth == 16:
             mode = {0: "I;16", 2: "RGB", 4: "LA", 6: "RGBA"}.get(png.color_type, mode)
@@ -242,17 +252,19 @@ def _decode(im: Image.Image, data: bytes) -> DecodedImage:
     if orientation != 1:
         pixels = np.ascontiguousarray(_ORIENT[orientation](pixels))
     bit_depth = 16 if pixels.dtype == np.uint16 else 8
-    return DecodedImage(pixels, mode, fmt, bit_depth, orientation != 1, icc, data)
+    return DecodedImage(pixels, mode, fmt, bit_depth, orientation != 1, icc, data, scale)
 
 
-def _decode_with_opencv(im: Image.Image, fmt: str, data: bytes, png: _PngInfo | None) -> np.ndarray | None:
+def _decode_with_opencv(
+    im: Image.Image, fmt: str, data: bytes, png: _PngInfo | None, scale: int = 1
+) -> np.ndarray | None:
     """OpenCV where it is faster with identical pixels, or where Pillow would lose bits; else None."""
     buf = np.frombuffer(data, np.uint8)
     if fmt == "JPEG":
         # Only a file that ends with EOI: OpenCV < 5 decodes a truncated JPEG with a warning.
         if im.mode not in ("L", "RGB") or not data.endswith(b"\xff\xd9"):
             return None
-        return _imdecode(buf, gray=im.mode == "L", required=False)
+        return _imdecode(buf, gray=im.mode == "L", required=False, scale=scale)
     if png is not None:
         if not png.complete:
             return None  # let Pillow say what is wrong
@@ -272,16 +284,20 @@ def _decode_with_opencv(im: Image.Image, fmt: str, data: bytes, png: _PngInfo | 
     return None
 
 
-def _imdecode(buf: np.ndarray, *, gray: bool = False, unchanged: bool = False, required: bool) -> np.ndarray | None:
-    """cv2.imdecode without OpenCV's own EXIF rotation (ours is applied once, for every path)."""
+def _imdecode(
+    buf: np.ndarray, *, gray: bool = False, unchanged: bool = False, required: bool, scale: int = 1
+) -> np.ndarray | None:
+    """cv2.imdecode without OpenCV's own EXIF rotation (ours is applied once, for every path);
+    `scale` 2/4/8 decodes a JPEG reduced in the DCT domain (IMREAD_REDUCED_*)."""
+    reduced = {1: 0, 2: 16, 4: 32, 8: 64}[scale]  # IMREAD_REDUCED_GRAYSCALE_{2,4,8}
     if unchanged:  # IMREAD_UNCHANGED already ignores orientation
         out = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     elif gray:
-        out = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION)
+        out = cv2.imdecode(buf, (reduced or cv2.IMREAD_GRAYSCALE) | cv2.IMREAD_IGNORE_ORIENTATION)
     elif _IMREAD_COLOR_RGB is not None:
-        out = cv2.imdecode(buf, _IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION)
+        out = cv2.imdecode(buf, _IMREAD_COLOR_RGB | reduced | cv2.IMREAD_IGNORE_ORIENTATION)
     else:
-        out = cv2.imdecode(buf, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+        out = cv2.imdecode(buf, cv2.IMREAD_COLOR | reduced | cv2.IMREAD_IGNORE_ORIENTATION)
         out = None if out is None else cv2.cvtColor(out, cv2.COLOR_BGR2RGB)
     if out is None and required:
         raise ImageReadError("corrupt image: OpenCV could not decode it")

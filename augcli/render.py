@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,7 @@ from augcli.mixing import (
 )
 from augcli.pipeline import Pipelines, applied_summary, build_compose, derive_seed, run_compose
 from augcli.recipe import Recipe, TransformSpec
+from augcli.shrink import plan_shrink
 from augcli.store import Store, open_store
 
 ADDITIONAL_TARGETS = {"alpha": "mask"}  # alpha travels as a mask (colour transforms take 1 or 3 channels)
@@ -103,6 +105,16 @@ class Processor:
         if augment is None or isinstance(augment, list):
             augment = build(recipe.augment if augment is None else augment)
         self.pipelines = Pipelines(build(recipe.preprocess), augment)
+        # Shrink-on-load only without labels: they are read in source pixels, at the source's size.
+        self.shrink = plan_shrink(recipe) if labels is None else None
+
+    def read(self, inputs: Store, rel: str) -> DecodedImage:
+        """A source decoded for this recipe: JPEGs at a reduced scale where `shrink` allows (run and preview)."""
+        return read_source(inputs, rel, shrink=self.shrink)
+
+    def read_file(self, path: Path) -> DecodedImage:
+        """`read` for a file given by path (preview of images outside a dataset)."""
+        return read_image(path, shrink=self.shrink)
 
     def preprocess(self, decoded: DecodedImage, rel: str, labels: ImageLabels | None = None) -> dict[str, Any]:
         data = _to_pipeline(decoded.pixels)
@@ -259,16 +271,17 @@ def output_format(recipe: Recipe, rel: str) -> str:
     return suffix_format(rel) or "jpg" if recipe.output_format == "same" else recipe.output_format
 
 
-def read_source(inputs: Store, rel: str) -> DecodedImage:
-    """A source decoded; a file on this machine is read by path, anything else fetched as bytes."""
+def read_source(inputs: Store, rel: str, *, shrink: Any = None) -> DecodedImage:
+    """A source decoded; a file on this machine is read by path, anything else fetched as bytes.
+    `shrink` (augcli.shrink) lets a JPEG decode at a reduced scale where the recipe allows it."""
     local = inputs.local_path(rel)
     if local is not None:
-        return read_image(local)
+        return read_image(local, shrink=shrink)
     try:
         data = inputs.read_bytes(rel)
     except OSError as exc:
         raise ImageReadError(f"cannot read file: {exc}", inputs.where(rel)) from None
-    return decode_image(data, str(inputs.where(rel)))
+    return decode_image(data, str(inputs.where(rel)), shrink=shrink)
 
 
 MIX_MASKS = (

@@ -143,6 +143,7 @@ def run_summary(recipe: Recipe, options: Any, report: RunReport, *, status: str)
         "recipe_hash": recipe.hash,
         "recipe": recipe.data,
         "recipe_file": str(recipe.source),
+        "decode": recipe.decode,
         "options": {**asdict(options), "input": str(options.input), "output": str(options.output)},
         "versions": {
             "augcli": __version__,

@@ -27,7 +27,6 @@ from augcli.render import (
     Processor,
     Rendered,
     encode_output,
-    read_source,
 )
 from augcli.store import Store, open_store
 
@@ -76,7 +75,7 @@ def process_job(job: Job, context: WorkerContext) -> JobResult:
     """Decode once, preprocess once, write each planned output; failures are returned, not raised."""
     sample = job.sample
     try:
-        decoded = read_source(context.inputs, sample.rel)
+        decoded = context.processor.read(context.inputs, sample.rel)
     except ImageReadError as exc:
         return JobResult(sample.rel, failure=exc.message)
     content = content_key(decoded.pixels)
@@ -125,6 +124,7 @@ def _write_output(
         "bytes": nbytes,
         "content": content,
         **({"unchanged": True} if data is decoded.data else {}),
+        **({"decode_scale": decoded.scale} if decoded.scale != 1 else {}),
         **({"labels": label_record} if label_record is not None else {}),
         **_mix_record(context.processor, sample, rendered),
     }

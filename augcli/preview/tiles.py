@@ -16,7 +16,7 @@ import numpy as np
 from augcli.datasets import LabelSet, read_labels
 from augcli.datasets.labels import ImageLabels
 from augcli.errors import ImageReadError
-from augcli.imageio import DecodedImage, decode_image, read_image, suffix_format
+from augcli.imageio import DecodedImage, decode_image, suffix_format
 from augcli.preview.captions import CaptionContext, caption
 from augcli.preview.model import Row, Source, Tile
 from augcli.preview.overlays import label_overlays
@@ -83,7 +83,7 @@ def prepare(processor: Processor, recipe: Recipe, src: Source, labels: SourceLab
     if _format_for(recipe, rel) is None:
         return Tile.failed("original", f"unreadable: run does not read {Path(rel).suffix or 'suffixless'} files", 0)
     try:
-        decoded = read_image(src.path)
+        decoded = processor.read_file(src.path)
     except ImageReadError as exc:
         return Tile.failed("original", f"unreadable: {exc.message}", 0)
     try:

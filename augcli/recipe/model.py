@@ -57,6 +57,7 @@ class RecipeModel(_Strict):
     keep_original: bool = True
     input: str | None = None
     output: OutputModel = Field(default_factory=OutputModel)
+    decode: Literal["fast", "exact"] = "fast"  # fast: shrink-on-load where preprocess allows (augcli.shrink)
     preprocess: list[Any] = Field(default_factory=list)
     augment: list[Any] = Field(default_factory=list)
     silence: list[SilenceModel] = Field(default_factory=list)
@@ -122,6 +123,7 @@ class Recipe:
     locations: dict[YamlPath, Location] = field(default_factory=dict)
     labels: dict[str, Any] = field(default_factory=dict)  # the `labels:` section with its defaults
     mix: dict[str, Any] = field(default_factory=dict)  # the `mix:` section (MixUp/CutMix) with its defaults
+    decode: str = "fast"  # "exact" turns shrink-on-load off
 
     @property
     def hash(self) -> str:

@@ -120,6 +120,7 @@ def _resolve(source: Path, layers: list[Layer], data: dict[str, Any], collect: P
         locations=collect.locations,
         labels=model.labels.model_dump(),
         mix=model.mix.model_dump(),
+        decode=model.decode,
     )
 
 
