@@ -57,3 +57,11 @@ class ImageWriteError(AugcliError):
     """An output could not be written."""
 
     exit_code = ExitCode.FAILURES
+
+
+class StoreError(AugcliError):
+    """Storage refused a request or kept failing after retries: credentials, a missing bucket, a dead endpoint.
+
+    Raised before a run starts, nothing was done (exit 2); raised while writing an output, the run records
+    that output as failed like any other.
+    """
