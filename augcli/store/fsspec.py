@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
+import os
 import threading
 import time
 import uuid
@@ -45,7 +46,9 @@ class Backend:
 
 
 _FRESH_LISTINGS = {"use_listings_cache": False}  # resume must see the parts other workers have written
-_S3 = Backend("s3", "s3fs", _FRESH_LISTINGS)
+# One GET per read: with more, s3fs first sends a HEAD to decide whether to fetch ranges in parallel,
+# which doubles the latency of an image-sized object and helps only objects over 50 MB.
+_S3 = Backend("s3", "s3fs", {**_FRESH_LISTINGS, "max_concurrency": 1})
 _GCS = Backend("gcs", "gcsfs", _FRESH_LISTINGS)
 _AZURE = Backend("azure", "adlfs", _FRESH_LISTINGS)
 _FSSPEC = Backend("fsspec", "fsspec")
@@ -116,8 +119,17 @@ class FsspecStore:
         self._location = location
         self._options = dict(storage_options or {})
         self._retry = retry or RetryPolicy()
-        self.fs, self._root = open_filesystem(location, self._options)
+        self._fs, self._root = open_filesystem(location, self._options)
+        self._pid = os.getpid()
         self._url = location if location.endswith("://") else location.rstrip("/")
+
+    @property
+    def fs(self) -> AbstractFileSystem:
+        """The filesystem, reopened in a forked child: async clients (s3fs, gcsfs) do not survive a fork."""
+        if self._pid != os.getpid():
+            self._fs, self._root = open_filesystem(self._location, self._options)
+            self._pid = os.getpid()
+        return self._fs
 
     def __reduce__(self) -> tuple[Callable[..., FsspecStore], tuple[Any, ...]]:
         """Pickles as its URL and options: a worker opens its own connection (or reuses its cached one)."""

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 import pickle
+import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from augcli.errors import AugcliError
 from augcli.store import Store, open_store
@@ -177,3 +181,31 @@ def test_store_pickles_and_reopens_the_same_root(store: Store) -> None:
     copy = pickle.loads(pickle.dumps(open_store(store.location)))
     assert copy.location == store.location
     assert copy.read_bytes("a/b.txt") == b"payload"
+
+
+_NAMES = st.sampled_from(["a", "b", "a.jpg", "b.png", "A.jpg", "a b.jpg", "z", "_x.txt", "é.jpg"])
+
+
+def _no_file_is_a_folder(paths: list[str]) -> bool:
+    folders = {"/".join(p.split("/")[:i]) for p in paths for i in range(1, p.count("/") + 1)}
+    return not folders & set(paths)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(_NAMES, min_size=1, max_size=3).map("/".join), min_size=1, max_size=8, unique=True))
+def test_memory_lists_any_tree_as_the_local_disk_does(paths: list[str]) -> None:
+    assume(_no_file_is_a_folder(paths))
+    with tempfile.TemporaryDirectory() as tmp:
+        local = open_store(tmp)
+        memory = open_store(f"memory://augcli-hypothesis-{uuid.uuid4().hex[:8]}")
+        for rel in paths:
+            local.put(rel, rel.encode())
+            memory.put(rel, rel.encode())
+        assert list(memory.walk_files()) == list(local.walk_files())
+        folders = {"", *("/".join(p.split("/")[:i]) for p in paths for i in range(1, p.count("/") + 1))}
+        for folder in sorted(folders):
+            assert memory.listdir(folder) == local.listdir(folder)
+        assert memory.glob("*.jpg") == local.glob("*.jpg")
+        for rel in paths:
+            memory.remove(rel)
+        assert list(memory.walk_files()) == []

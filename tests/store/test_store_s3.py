@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import time
 import uuid
+from multiprocessing.queues import Queue
+from typing import Any
 
 import pytest
 from conftest import QUICK
 from moto_s3 import REGION, MotoS3, free_port
 
 from augcli.errors import StoreError
-from augcli.store import open_store, parse_storage_options
+from augcli.store import Store, open_store, parse_storage_options
 from augcli.store.fsspec import FsspecStore
 
 
@@ -98,3 +101,42 @@ def test_parts_written_by_another_process_are_seen_at_once(s3_url: str) -> None:
     writer.put("other.jpg", b"y")
     assert list(reader.read_log("manifest.jsonl")) == ["early\n", "late\n"]
     assert reader.listdir() == ["image.jpg", "manifest.jsonl", "other.jpg"]
+
+
+def _read_in_child(store: Store, rel: str, answer: Queue[bytes | str]) -> None:
+    try:
+        answer.put(store.read_bytes(rel))
+    except Exception as exc:
+        answer.put(f"{type(exc).__name__}: {exc}")
+
+
+@pytest.mark.skipif("fork" not in mp.get_all_start_methods(), reason="fork is a POSIX start method")
+def test_a_store_inherited_by_a_forked_worker_still_works(s3_url: str) -> None:
+    """The local pool forks its workers: a store opened in the parent must work in them."""
+    store = open_store(s3_url)
+    store.put("a.jpg", b"from the parent")
+    ctx = mp.get_context("fork")
+    answer: Queue[bytes | str] = ctx.Queue()
+    child = ctx.Process(target=_read_in_child, args=(store, "a.jpg", answer))
+    child.start()
+    got = answer.get(timeout=60)
+    child.join(timeout=60)
+    assert got == b"from the parent"
+
+
+def test_a_read_and_a_put_are_one_request_each(s3_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Per-object cost is what bounds throughput on object storage: no HEAD before a GET."""
+    store = open_store(s3_url)
+    store.put("a.jpg", b"x" * 50_000)
+    fs: Any = store.fs  # type: ignore[attr-defined]
+    sent: list[str] = []
+    original = fs._call_s3
+
+    async def counted(method: str, *args: Any, **kwargs: Any) -> Any:
+        sent.append(method)
+        return await original(method, *args, **kwargs)
+
+    monkeypatch.setattr(fs, "_call_s3", counted)
+    assert store.read_bytes("a.jpg") == b"x" * 50_000
+    store.put("b.jpg", b"y" * 50_000)
+    assert sent == ["get_object", "put_object"]
