@@ -59,8 +59,6 @@ def free_port() -> int:
 
 def start_moto_s3(timeout: float = 60.0) -> MotoS3:
     """Start the server, wait until it answers, create the user, its key and the test bucket."""
-    import boto3
-
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"}
@@ -82,6 +80,18 @@ def start_moto_s3(timeout: float = 60.0) -> MotoS3:
                     log.seek(0)
                     raise RuntimeError(f"moto server did not start: {log.read().decode(errors='replace')}") from None
                 time.sleep(0.05)
+    try:
+        key, secret = _create_user_and_bucket(endpoint)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return MotoS3(endpoint, key, secret, BUCKET, proc)
+
+
+def _create_user_and_bucket(endpoint: str) -> tuple[str, str]:
+    import boto3
+
     anyone = {"aws_access_key_id": "setup", "aws_secret_access_key": "setup", "region_name": REGION}
     iam = boto3.client("iam", endpoint_url=endpoint, **anyone)
     iam.create_user(UserName="augcli")
@@ -93,4 +103,4 @@ def start_moto_s3(timeout: float = 60.0) -> MotoS3:
         "s3", endpoint_url=endpoint, aws_access_key_id=key, aws_secret_access_key=secret, region_name=REGION
     )
     s3.create_bucket(Bucket=BUCKET)
-    return MotoS3(endpoint, key, secret, BUCKET, proc)
+    return key, secret
