@@ -78,3 +78,11 @@ def display_path(path: str | os.PathLike[str]) -> str:
     except ValueError:  # another drive on Windows
         return str(path)
     return str(path) if rel.startswith(os.path.join(os.pardir, os.pardir, os.pardir)) else rel
+
+
+class StoreError(AugcliError):
+    """Storage refused a request or kept failing after retries: credentials, a missing bucket, a dead endpoint.
+
+    Raised before a run starts, nothing was done (exit 2); raised while writing an output, the run records
+    that output as failed like any other.
+    """

@@ -8,9 +8,9 @@ an append-only log that a store may keep as one appended file or as a series of 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 @runtime_checkable
@@ -92,7 +92,11 @@ class Store(Protocol):
         ...
 
 
-StoreFactory = Callable[[str], Store]
+StoreFactory = Callable[[str, Mapping[str, Any]], Store]
+"""Builds the store for a location from its storage options (`{}` when none were given)."""
+
+ANY_SCHEME = "*"
+"""Registers the factory for every URL scheme that no other factory claims (fsspec knows dozens)."""
 
 _FACTORIES: dict[str, StoreFactory] = {}
 
@@ -112,13 +116,17 @@ def scheme_of(location: str | Path) -> str:
     return head.lower()
 
 
-def open_store(location: str | Path) -> Store:
-    """The store for a folder or URL, by its scheme ("" and `file` are this machine's disk)."""
+def open_store(location: str | Path, storage_options: Mapping[str, Any] | None = None) -> Store:
+    """The store for a folder or URL, by its scheme ("" and `file` are this machine's disk).
+
+    `storage_options` go to a remote filesystem as they are (`{"anon": True}`, `{"endpoint_url": ...}`);
+    a local folder needs none and ignores them, so one set can serve a run's remote side.
+    """
     from augcli.errors import UsageError
 
     scheme = scheme_of(location)
-    factory = _FACTORIES.get(scheme)
+    factory = _FACTORIES.get(scheme) or (_FACTORIES.get(ANY_SCHEME) if scheme else None)
     if factory is None:
-        known = ", ".join(sorted(s + "://" for s in _FACTORIES if s)) or "none"
+        known = ", ".join(sorted(s + "://" for s in _FACTORIES if s and s != ANY_SCHEME)) or "none"
         raise UsageError(f"no store for '{scheme}://' locations (known: {known})", str(location))
-    return factory(str(location))
+    return factory(str(location), dict(storage_options or {}))

@@ -6,8 +6,9 @@ import contextlib
 import fnmatch
 import hashlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from augcli.errors import ImageWriteError
 from augcli.store.base import register_store
@@ -195,5 +196,10 @@ class LocalStore:
         return removed
 
 
-register_store("", LocalStore)
-register_store("file", LocalStore)
+def open_local_store(location: str, storage_options: Mapping[str, Any]) -> LocalStore:
+    """Storage options are for remote filesystems: a folder on this disk has none to take."""
+    return LocalStore(location)
+
+
+register_store("", open_local_store)
+register_store("file", open_local_store)
