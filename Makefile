@@ -22,10 +22,11 @@ demo: install  ## augment the bundled natural-photo sample into out/natural
 test: install  ## run the test suite
 	$(BIN)/python -m pytest
 
-lint: install  ## ruff (lint + format check) and mypy
+lint: install  ## ruff (lint + format check), mypy and the import contracts (lint-imports)
 	$(BIN)/ruff check augcli tests benchmarks
 	$(BIN)/ruff format --check augcli tests benchmarks
 	$(BIN)/mypy augcli
+	$(BIN)/lint-imports
 
 golden: install  ## regenerate the golden error messages of tests/recipes/broken (review the diff!)
 	$(BIN)/python tests/regen_golden.py

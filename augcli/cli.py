@@ -145,6 +145,14 @@ def presets() -> None:
         )
 
 
+@app.command("formats")
+def formats() -> None:
+    """The label formats augcli reads and writes, with the kinds of labels each carries."""
+    from augcli.text import render_formats
+
+    typer.echo(render_formats())
+
+
 @app.command("init")
 def init(
     path: Path = typer.Argument(Path("recipe.yaml"), metavar="PATH", help="Where to write the new recipe."),
@@ -217,7 +225,9 @@ def run(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace another recipe's outputs in the output folder."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be written; write nothing."),
     layout: str = typer.Option("auto", "--layout", help="auto, flat, classes, splits or split-classes."),
-    to: str = typer.Option("same", "--to", help="Label format to write: same, voc, coco or yolo (converts)."),
+    to: str = typer.Option(
+        "same", "--to", help="Label format to write: same (as read), or a format `augcli formats` can write (converts)."
+    ),
     executor: str = typer.Option("local", "--executor", help="Where jobs run: local (a process pool on this machine)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar; only the summary and errors."),
 ) -> int:

@@ -116,3 +116,16 @@ def render_stats(result: Any) -> str:
     if result.unreadable:
         lines.append(f"  skipped {len(result.unreadable)} unreadable files")
     return "\n".join(lines)
+
+
+def render_formats() -> str:
+    """One line per registered label format: name, title, what it carries, whether `--to` writes it."""
+    from augcli.datasets.registry import format_names, get_format
+
+    lines = []
+    for name in format_names():
+        fmt = get_format(name)
+        kinds = ", ".join(sorted(fmt.kinds)) or "classes"
+        target = "  (--to)" if fmt.target is not None else ""
+        lines.append(f"{name:<9} {fmt.title}: {kinds}{target}")
+    return "\n".join(lines)

@@ -10,11 +10,12 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from augcli.datasets.labels import LabelOptions
+from augcli.datasets.registry import label_format_choices
 from augcli.mixing import MixModel, MixSpec
 from augcli.yamlloc import Location, YamlPath
 
@@ -31,10 +32,16 @@ class OutputModel(_Strict):
     quality: int = Field(95, ge=1, le=100)
 
 
+if TYPE_CHECKING:
+    LabelFormatName = str
+else:  # the registry's formats, as the recipe accepts them (adding a format adds it here)
+    LabelFormatName = Literal[label_format_choices()]
+
+
 class LabelsModel(_Strict):
     """Where a dataset's labels are and how strictly objects that leave the image are dropped."""
 
-    format: Literal["auto", "voc", "coco", "yolo", "masks", "folders"] = "auto"
+    format: LabelFormatName = "auto"
     min_visibility: float = Field(0.0, ge=0, le=1)
     min_area: float = Field(1.0, ge=0)
 
