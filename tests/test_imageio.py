@@ -392,7 +392,7 @@ def test_rgba_to_jpeg_is_composited_over_white(tmp_path: Path, chelsea: np.ndarr
 
 def test_half_transparent_pixel_blends_halfway() -> None:
     rgba = np.array([[[0, 100, 255, 128]]], np.uint8)
-    rgb = imageio._over_white(rgba)
+    rgb = imageio.encode._over_white(rgba)
     assert rgb.tolist() == [[[127, 177, 255]]]
 
 
