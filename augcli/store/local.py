@@ -23,8 +23,14 @@ def atomic_write_bytes(path: PathLike, data: bytes, *, fsync: bool = False) -> i
     (file and folder) adds power-loss durability at a measured 0.6 ms + 0.6 ms per file on a fast SSD
     and far more on HDDs or network disks, so it is off by default: outputs can be regenerated.
     """
+    return atomic_write_chunks(path, (data,), fsync=fsync)
+
+
+def atomic_write_chunks(path: PathLike, chunks: Iterable[bytes], *, fsync: bool = False) -> int:
+    """``atomic_write_bytes`` for bytes produced piece by piece (never all in memory at once)."""
     target = Path(path)
     tmp = target.with_name(_temp_name(target.name))
+    written = 0
     try:
         try:
             f = open(tmp, "wb")  # noqa: SIM115 - closed by the with below
@@ -32,7 +38,8 @@ def atomic_write_bytes(path: PathLike, data: bytes, *, fsync: bool = False) -> i
             target.parent.mkdir(parents=True, exist_ok=True)
             f = open(tmp, "wb")  # noqa: SIM115
         with f:
-            f.write(data)
+            for chunk in chunks:
+                written += f.write(chunk)
             if fsync:
                 f.flush()
                 os.fsync(f.fileno())
@@ -45,7 +52,7 @@ def atomic_write_bytes(path: PathLike, data: bytes, *, fsync: bool = False) -> i
         if isinstance(exc, OSError):
             raise ImageWriteError(f"cannot write file: {exc.strerror or exc}", path) from None
         raise
-    return len(data)
+    return written
 
 
 def atomic_write_text(path: PathLike, text: str, *, encoding: str = "utf-8", fsync: bool = False) -> int:
@@ -133,22 +140,7 @@ class LocalStore:
         return atomic_write_bytes(self.root / rel, data)
 
     def put_lines(self, rel: str, lines: Iterable[str]) -> int:
-        target = self.root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(_temp_name(target.name))
-        written = 0
-        try:
-            with open(tmp, "w", encoding="utf-8", newline="") as fh:
-                for line in lines:
-                    written += fh.write(line)
-            os.replace(tmp, target)
-        except BaseException as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            if isinstance(exc, OSError):
-                raise ImageWriteError(f"cannot write file: {exc.strerror or exc}", target) from None
-            raise
-        return written
+        return atomic_write_chunks(self.root / rel, (line.encode("utf-8") for line in lines))
 
     def remove(self, rel: str) -> None:
         self.where(rel).unlink(missing_ok=True)
