@@ -228,7 +228,9 @@ def run(
     to: str = typer.Option(
         "same", "--to", help="Label format to write: same (as read), or a format `augcli formats` can write (converts)."
     ),
-    executor: str = typer.Option("local", "--executor", help="Where jobs run: local (a process pool on this machine)."),
+    executor: str = typer.Option(
+        "local", "--executor", help="Where jobs run: local (a process pool on this machine) or threads."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar; only the summary and errors."),
 ) -> int:
     """Augment a dataset: train split gets preprocess + augment; val/test get preprocess only."""

@@ -142,6 +142,11 @@ def test_same_bytes_whatever_workers_and_shards(natural: Path, tmp_path: Path) -
     assert run_cli(str(recipe), "-i", str(natural), "-o", str(two), "--workers", "2").exit_code == 0
     assert tree_hashes(one) == tree_hashes(two)
     assert (one / "manifest.jsonl").read_bytes() == (two / "manifest.jsonl").read_bytes()
+    threads = tmp_path / "threads"  # a job needs only its context: threads give the same bytes
+    args = ("-i", str(natural), "-o", str(threads), "--workers", "3", "--executor", "threads")
+    assert run_cli(str(recipe), *args).exit_code == 0
+    assert tree_hashes(threads) == tree_hashes(one)
+    assert (threads / "manifest.jsonl").read_bytes() == (one / "manifest.jsonl").read_bytes()
     sharded = tmp_path / "sharded"
     for i in range(3):
         result = run_cli(str(recipe), "-i", str(natural), "-o", str(sharded), "--workers", "1", "--shard", f"{i}/3")

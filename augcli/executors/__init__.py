@@ -1,6 +1,7 @@
-"""Executors by name (`--executor`): `local` (a process pool, in-process for one worker) is built in."""
+"""Executors by name (`--executor`): `local` (a process pool; in-process for one worker) and `threads`."""
 
 from augcli.executors import local as _local  # noqa: F401  (registers "local" and "inprocess")
+from augcli.executors import threads as _threads  # noqa: F401  (registers "threads")
 from augcli.executors.base import (
     Executor,
     Task,

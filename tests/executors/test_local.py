@@ -133,3 +133,10 @@ def _alive(pid: int) -> bool:
             return f.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_threads_give_every_result_once_with_a_context_per_thread() -> None:
+    from augcli.executors.threads import ThreadExecutor
+
+    results = list(ThreadExecutor(3).run(Times(2), range(40)))
+    assert sorted((i, v) for i, v, _ in results) == [(i, 2 * i) for i in range(40)]
