@@ -86,7 +86,8 @@ def run_dataset(
     done = _prepare_output(outputs, recipe, options)
     outputs.remove_temporary()
     write_run(outputs, options.shard, run_summary(recipe, options, report, status="running"))
-    task = RunTask(recipe, inputs.location, outputs.location, codec, partners)
+    leak_check = len({s.split for s in dataset.samples}) > 1  # a leak needs two splits
+    task = RunTask(recipe, inputs.location, outputs.location, codec, partners, leak_check)
     n_jobs, report.skipped = _count_todo(plans, done)
     workers = options.workers or os.cpu_count() or 1
     executor = executor or make_executor(options.executor, workers=min(workers, max(1, n_jobs)))

@@ -40,12 +40,13 @@ class RunTask:
     output: str  # output store location
     codec: Codec | None = None
     partners: Partners | None = None  # MixUp/CutMix partners (render.mixing_partners), when the recipe mixes
+    leak_check: bool = True  # record each source's content key (a leak needs two splits: off for one)
 
     def setup(self) -> WorkerContext:
         inputs, outputs = open_store(self.input), open_store(self.output)
         labels = self.recipe.label_options if self.codec is not None else None
         processor = Processor(self.recipe, labels=labels, partners=self.partners)
-        return WorkerContext(processor, self.recipe, inputs, outputs, self.codec)
+        return WorkerContext(processor, self.recipe, inputs, outputs, self.codec, leak_check=self.leak_check)
 
     def __call__(self, job: Job, context: WorkerContext) -> JobResult:
         return process_job(job, context)
@@ -58,6 +59,7 @@ class WorkerContext:
     inputs: Store
     outputs: Store
     codec: Codec | None = None
+    leak_check: bool = True
     jobs_done: int = 0
 
 
@@ -78,7 +80,7 @@ def process_job(job: Job, context: WorkerContext) -> JobResult:
         decoded = context.processor.read(context.inputs, sample.rel)
     except ImageReadError as exc:
         return JobResult(sample.rel, failure=exc.message)
-    content = content_key(decoded.pixels)
+    content = content_key(decoded.pixels) if context.leak_check else None
     lines: list[tuple[str, str]] = []
     try:
         labels = None
@@ -100,7 +102,7 @@ def process_job(job: Job, context: WorkerContext) -> JobResult:
 
 
 def _write_output(
-    context: WorkerContext, sample: Sample, rel: str, copy: int, rendered: Rendered, decoded: Any, content: str
+    context: WorkerContext, sample: Sample, rel: str, copy: int, rendered: Rendered, decoded: Any, content: str | None
 ) -> dict[str, Any]:
     """Labels first, then the image (resume skips an output whose image exists); returns its record."""
     data, _fmt = encode_output(context.recipe, sample.rel, rendered.pixels, decoded, unchanged=rendered.unchanged)
@@ -122,7 +124,7 @@ def _write_output(
         "transforms": rendered.applied,
         "size": [int(pixels.shape[1]), int(pixels.shape[0])],
         "bytes": nbytes,
-        "content": content,
+        **({"content": content} if content is not None else {}),
         **({"unchanged": True} if data is decoded.data else {}),
         **({"decode_scale": decoded.scale} if decoded.scale != 1 else {}),
         **({"labels": label_record} if label_record is not None else {}),
