@@ -88,16 +88,16 @@ def run_dataset(
         report.elapsed = time.perf_counter() - started
         return report
 
+    workers = options.workers or os.cpu_count() or 1
+    executor = executor or make_executor(  # first: an executor that cannot be had refuses before any write
+        options.executor, workers=min(workers, max(1, report.sources)), notice=notice, **options.executor_options
+    )
     outputs = open_store(options.output, options.storage_options)
     done = _prepare_output(outputs, recipe, options)
     outputs.remove_temporary()
     write_run(outputs, options.shard, run_summary(recipe, options, report, status="running"))
     task = RunTask(recipe, inputs.location, outputs.location, codec, partners, options.storage_options)
-    n_jobs, report.skipped = _count_todo(plans, done)
-    workers = options.workers or os.cpu_count() or 1
-    executor = executor or make_executor(
-        options.executor, workers=min(workers, max(1, n_jobs)), notice=notice, **options.executor_options
-    )
+    report.skipped = _count_skipped(plans, done)
     report.executor = executor.name
     if on_start:
         on_start(report.planned - report.skipped)
@@ -154,14 +154,9 @@ def _estimate(inputs: Store, recipe: Recipe, rel: str) -> int:
     return estimate_bytes(size, suffix_format(rel), output_format(recipe, rel))
 
 
-def _count_todo(plans: Plans, done: set[str]) -> tuple[int, int]:
-    """Sources with outputs still to make, and outputs already done (resume)."""
-    jobs = skipped = 0
-    for _sample, outs in plans():
-        todo = sum(o.rel not in done for o in outs)
-        jobs += todo > 0
-        skipped += len(outs) - todo
-    return jobs, skipped
+def _count_skipped(plans: Plans, done: set[str]) -> int:
+    """Outputs already done (resume)."""
+    return sum(o.rel in done for _sample, outs in plans() for o in outs) if done else 0
 
 
 def _jobs(plans: Plans, dataset: Dataset, done: set[str]) -> Iterator[Job]:
