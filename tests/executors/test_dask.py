@@ -17,13 +17,11 @@ from typing import Any
 import pytest
 from helpers import tree_hashes
 
-pytest.importorskip("distributed")
-
-from augcli.executors import make_executor  # noqa: E402
-from augcli.executors.dask import DaskExecutor  # noqa: E402
-from augcli.recipe import load_recipe  # noqa: E402
-from augcli.runner import RunOptions, run_dataset  # noqa: E402
-from augcli.worker import RunTask  # noqa: E402
+from augcli.executors import make_executor
+from augcli.executors.dask import DaskExecutor
+from augcli.recipe import load_recipe
+from augcli.runner import RunOptions, run_dataset
+from augcli.worker import RunTask
 
 ROOT = Path(__file__).resolve().parents[2]
 NATURAL = ROOT / "samples" / "natural"

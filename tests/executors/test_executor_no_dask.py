@@ -30,7 +30,9 @@ def without_dask(tmp_path: Path) -> dict[str, str]:
     shim = tmp_path / "shim"
     for package in ("dask", "distributed"):
         (shim / package).mkdir(parents=True)
-        (shim / package / "__init__.py").write_text(f'raise ImportError("no module named {package}", name="{package}")\n')
+        (shim / package / "__init__.py").write_text(
+            f'raise ImportError("no module named {package}", name="{package}")\n'
+        )
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(shim), os.environ.get("PYTHONPATH", "")])}
 
 
