@@ -305,7 +305,7 @@ def run(
             options,
             progress=lambda n: bar.update(n) if bar else None,
             on_start=on_start,
-            notice=_notice,
+            notice=lambda line: bar.write(f"augcli: {line}", file=sys.stderr) if bar else _notice(line),
         )
     finally:
         if bar is not None:
