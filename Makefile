@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: help install demo test lint golden regression-golden bench bench-fast clean
+.PHONY: help install demo test lint golden regression-golden bench bench-fast bench-scaling clean
 
 help:  ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -41,6 +41,10 @@ bench: install  ## run the benchmark and write benchmarks/RESULTS.md
 bench-fast: install  ## issue 12's S and L workloads vs floor and hand loops (prints a RESULTS.md section)
 	$(BIN)/python -m compileall -q augcli
 	$(BIN)/python benchmarks/fastpath.py --images 1000 --large 200 --rounds 3
+
+bench-scaling: install  ## local pool vs Dask on 1 and 2 workers, Dask's overhead per task (prints a RESULTS.md section)
+	$(BIN)/python -m compileall -q augcli
+	$(BIN)/python benchmarks/scaling.py --images 400 --rounds 3
 
 clean:  ## remove outputs and caches (not the venv)
 	rm -rf out preview.png .pytest_cache .ruff_cache .mypy_cache benchmarks/work

@@ -212,11 +212,33 @@ def _load(recipe_arg: Path, *, online: bool = False) -> Any:
     return report.recipe
 
 
+_SCHEDULER = typer.Option(
+    None, "--scheduler", help="With --executor dask: an existing scheduler's address (tcp://host:8786)."
+)
+_BATCH_SIZE = typer.Option(
+    None, "--batch-size", min=1, help="With --executor dask: jobs per task (default: sized to ~0.25 s of work)."
+)
+_STORAGE_OPTION = typer.Option(
+    None, "--storage-option", metavar="KEY=VALUE", help="Passed to the remote filesystem (repeatable)."
+)
+
+
+def _executor_options(scheduler: str | None, batch_size: int | None) -> dict[str, Any]:
+    """Only what was given: an executor refuses options it does not take (--scheduler without dask)."""
+    return {k: v for k, v in {"scheduler": scheduler, "batch_size": batch_size}.items() if v is not None}
+
+
+def _notice(line: str) -> None:
+    typer.echo(f"augcli: {line}", err=True)
+
+
 @app.command("run")
 def run(
     recipe: Path = typer.Argument(..., metavar="RECIPE", help="Recipe file or preset name."),
-    input: Path | None = typer.Option(None, "--input", "-i", help="Dataset folder (overrides the recipe's input)."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Output folder (overrides the recipe's)."),
+    input: str | None = typer.Option(
+        None, "--input", "-i", help="Dataset folder or URL (s3://, gs://, az://, ...; overrides the recipe's input)."
+    ),
+    output: str | None = typer.Option(None, "--output", "-o", help="Output folder or URL (overrides the recipe's)."),
     workers: int = typer.Option(0, "--workers", "-w", min=0, help="Worker processes; 0 = all cores, 1 = in-process."),
     shard: str | None = typer.Option(None, "--shard", help="Process shard I of N (I/N, 0 <= I < N) for array jobs."),
     resume: bool = typer.Option(
@@ -229,8 +251,13 @@ def run(
         "same", "--to", help="Label format to write: same (as read), or a format `augcli formats` can write (converts)."
     ),
     executor: str = typer.Option(
-        "local", "--executor", help="Where jobs run: local (a process pool on this machine) or threads."
+        "local",
+        "--executor",
+        help="Where jobs run: local (a process pool here), threads, or dask (augcli[dask]).",
     ),
+    scheduler: str | None = _SCHEDULER,
+    batch_size: int | None = _BATCH_SIZE,
+    storage_option: list[str] | None = _STORAGE_OPTION,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar; only the summary and errors."),
 ) -> int:
     """Augment a dataset: train split gets preprocess + augment; val/test get preprocess only."""
@@ -242,6 +269,7 @@ def run(
     from augcli.errors import UsageError
     from augcli.plan import parse_shard
     from augcli.runner import RunOptions, run_dataset
+    from augcli.store import as_location, parse_storage_options
 
     loaded = _load(recipe)
     source = input or loaded.input
@@ -250,8 +278,8 @@ def run(
         missing = "input" if source is None else "output"
         raise UsageError(f"no {missing} folder: set `{missing}:` in the recipe or pass --{missing}")
     options = RunOptions(
-        input=Path(source),
-        output=Path(target),
+        input=as_location(source),
+        output=as_location(target),
         workers=workers,
         shard=parse_shard(shard) if shard else None,
         resume=resume,
@@ -260,6 +288,8 @@ def run(
         layout=layout,
         to=to,
         executor=executor,
+        executor_options=_executor_options(scheduler, batch_size),
+        storage_options=parse_storage_options(storage_option or []),
     )
     bar: Any = None
 
@@ -277,6 +307,7 @@ def run(
             options,
             progress=lambda n: bar.update(n) if bar else None,
             on_start=on_start,
+            notice=lambda line: bar.write(f"augcli: {line}", file=sys.stderr) if bar else _notice(line),
         )
     finally:
         if bar is not None:
@@ -356,7 +387,7 @@ def _write_preview(result: Any, out: Path, html_dir: Path | None) -> None:
 
 @app.command("stats")
 def stats(
-    dataset: Path = typer.Argument(..., help="Dataset folder (any layout run accepts)."),
+    dataset: str = typer.Argument(..., help="Dataset folder or URL (any layout run accepts)."),
     split: str = typer.Option(
         "train",
         "--split",
@@ -370,6 +401,10 @@ def stats(
         None, "--out", "-o", help="Write the JSON here (for load_pipeline(..., stats=) / export --stats)."
     ),
     layout: str = typer.Option("auto", "--layout", help="auto, flat, classes, splits or split-classes."),
+    executor: str = typer.Option("local", "--executor", help="Where jobs run: local or dask (augcli[dask])."),
+    scheduler: str | None = _SCHEDULER,
+    batch_size: int | None = _BATCH_SIZE,
+    storage_option: list[str] | None = _STORAGE_OPTION,
 ) -> int:
     """Per-channel mean and std (in [0, 1] units) and histogram percentiles of a dataset's images."""
     import os
@@ -383,9 +418,21 @@ def stats(
 
         raise UsageError(f"unknown split '{split}'; splits: {', '.join(SPLIT_CHOICES)}")
     n = workers or os.cpu_count() or 1
-    if n > 1:
+    if n > 1 and executor == "local":
         local.prestart()
-    result = compute_stats(dataset, split=split, workers=n, sample=sample, layout=layout)
+    from augcli.store import as_location, parse_storage_options
+
+    result = compute_stats(
+        as_location(dataset),
+        split=split,
+        workers=n,
+        sample=sample,
+        layout=layout,
+        executor_name=executor,
+        executor_options=_executor_options(scheduler, batch_size),
+        storage_options=parse_storage_options(storage_option or []),
+        notice=_notice,
+    )
     data = json.dumps(result.to_json(), indent=2) + "\n"
     if out is not None:
         from augcli.store.local import atomic_write_text

@@ -134,6 +134,13 @@ def albumentations_version() -> str:
         return str(albumentations.__version__)
 
 
+def _options_record(options: Any) -> dict[str, Any]:
+    """The run's options as run.json keeps them: storage options by name only (they may hold secrets)."""
+    record = {**asdict(options), "input": str(options.input), "output": str(options.output)}
+    record["storage_options"] = sorted(record.get("storage_options") or {})
+    return record
+
+
 def run_summary(recipe: Recipe, options: Any, report: RunReport, *, status: str) -> dict[str, Any]:
     """run.json: what ran (recipe, options, versions), what came of it, and what it cost."""
     import cv2
@@ -144,7 +151,7 @@ def run_summary(recipe: Recipe, options: Any, report: RunReport, *, status: str)
         "recipe": recipe.data,
         "recipe_file": str(recipe.source),
         "decode": recipe.decode,
-        "options": {**asdict(options), "input": str(options.input), "output": str(options.output)},
+        "options": _options_record(options),
         "versions": {
             "augcli": __version__,
             "albumentations": albumentations_version(),

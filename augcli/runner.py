@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from augcli.plan import Job, OutputPlan, estimate_bytes, iter_plans, shard_plans
 from augcli.recipe import Recipe
 from augcli.render import mixing_partners, output_format
 from augcli.report import RunReport, count_labels, find_leaks, run_summary
-from augcli.store import Store, open_store
+from augcli.store import Store, is_url, open_store, scheme_of
 from augcli.worker import RunTask
 
 
@@ -46,8 +46,8 @@ class RunInterrupted(AugcliError):
 
 @dataclass(frozen=True)
 class RunOptions:
-    input: Path
-    output: Path
+    input: Path | str  # a folder, or an fsspec URL (store.as_location)
+    output: Path | str
     workers: int = 0  # 0 = all cores
     shard: tuple[int, int] | None = None
     resume: bool = True
@@ -56,6 +56,8 @@ class RunOptions:
     layout: str = "auto"
     to: str = "same"  # label format to write: same, voc, coco, yolo
     executor: str = "local"
+    executor_options: dict[str, Any] = field(default_factory=dict)  # e.g. dask's scheduler, batch_size
+    storage_options: dict[str, Any] = field(default_factory=dict)  # for the remote side(s); run.json keeps the keys
 
 
 Plans = Callable[[], Iterator[tuple[Any, list[OutputPlan]]]]
@@ -68,11 +70,15 @@ def run_dataset(
     progress: Callable[[int], None] | None = None,
     on_start: Callable[[int], None] | None = None,
     executor: Executor | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> RunReport:
-    """Augment a dataset as the recipe says; never raises for a bad image (it is in the report)."""
+    """Augment a dataset as the recipe says; never raises for a bad image (it is in the report).
+
+    `notice` receives the executor's one-line messages for the user (a Dask dashboard address)."""
     started = time.perf_counter()
     check_folders(options.input, options.output)
-    dataset = discover_dataset(options.input, options.layout, recipe.label_options.format)
+    inputs = open_store(options.input, options.storage_options)
+    dataset = discover_dataset(inputs, options.layout, recipe.label_options.format)
     if not dataset.samples:
         raise UsageError("input folder holds no images (.jpg .png .webp .tif .bmp)", options.input)
     codec, plans = _plans(recipe, dataset, options)
@@ -82,15 +88,17 @@ def run_dataset(
         report.elapsed = time.perf_counter() - started
         return report
 
-    inputs, outputs = open_store(options.input), open_store(options.output)
+    workers = options.workers or os.cpu_count() or 1
+    executor = executor or make_executor(  # first: an executor that cannot be had refuses before any write
+        options.executor, workers=min(workers, max(1, report.sources)), notice=notice, **options.executor_options
+    )
+    outputs = open_store(options.output, options.storage_options)
     done = _prepare_output(outputs, recipe, options)
     outputs.remove_temporary()
     write_run(outputs, options.shard, run_summary(recipe, options, report, status="running"))
     leak_check = len({s.split for s in dataset.samples}) > 1  # a leak needs two splits
-    task = RunTask(recipe, inputs.location, outputs.location, codec, partners, leak_check)
-    n_jobs, report.skipped = _count_todo(plans, done)
-    workers = options.workers or os.cpu_count() or 1
-    executor = executor or make_executor(options.executor, workers=min(workers, max(1, n_jobs)))
+    task = RunTask(recipe, inputs.location, outputs.location, codec, partners, options.storage_options, leak_check)
+    report.skipped = _count_skipped(plans, done)
     report.executor = executor.name
     if on_start:
         on_start(report.planned - report.skipped)
@@ -129,7 +137,7 @@ def _planned_report(recipe: Recipe, dataset: Dataset, options: RunOptions, plans
     convert = converter(dataset, options.to)
     written_as = f", written as {convert.written_as}" if convert is not None else ""
     report.labels = label_set.description + written_as if label_set is not None else None
-    inputs = open_store(options.input) if options.dry_run else None
+    inputs = open_store(options.input, options.storage_options) if options.dry_run else None
     for sample, outs in plans():
         report.add_planned(sample.split, sample.label, len(outs))
         if inputs is not None:  # a stat per source: only where the estimate is shown
@@ -147,14 +155,9 @@ def _estimate(inputs: Store, recipe: Recipe, rel: str) -> int:
     return estimate_bytes(size, suffix_format(rel), output_format(recipe, rel))
 
 
-def _count_todo(plans: Plans, done: set[str]) -> tuple[int, int]:
-    """Sources with outputs still to make, and outputs already done (resume)."""
-    jobs = skipped = 0
-    for _sample, outs in plans():
-        todo = sum(o.rel not in done for o in outs)
-        jobs += todo > 0
-        skipped += len(outs) - todo
-    return jobs, skipped
+def _count_skipped(plans: Plans, done: set[str]) -> int:
+    """Outputs already done (resume)."""
+    return sum(o.rel in done for _sample, outs in plans() for o in outs) if done else 0
 
 
 def _jobs(plans: Plans, dataset: Dataset, done: set[str]) -> Iterator[Job]:
@@ -214,14 +217,30 @@ def write_labels_csv(outputs: Store, labels: Iterable[str | None], records: Iter
     outputs.put("labels.csv", labels_csv(rows, classes).encode("utf-8"))
 
 
-def check_folders(input_root: Path, output_root: Path) -> None:
-    inp, out = input_root.resolve(), output_root.resolve()
+def check_folders(input_root: Path | str, output_root: Path | str) -> None:
+    """Never write into the input: folders compared resolved, URLs as text (a folder and a URL never meet)."""
+    if is_url(input_root) or is_url(output_root):
+        _check_urls(str(input_root), str(output_root))
+        return
+    inp, out = Path(input_root).resolve(), Path(output_root).resolve()
     if inp == out:
         raise UsageError("output folder is the input folder; augcli never writes into its input", out)
     if out.is_relative_to(inp):
         raise UsageError("output folder is inside the input folder; augcli never writes into its input", out)
     if inp.is_relative_to(out):
         raise UsageError("output folder contains the input folder; choose a separate folder", out)
+
+
+def _check_urls(input_url: str, output_url: str) -> None:
+    if scheme_of(input_url) != scheme_of(output_url):
+        return
+    inp, out = input_url.rstrip("/") + "/", output_url.rstrip("/") + "/"
+    if inp == out:
+        raise UsageError("output is the input; augcli never writes into its input", output_url)
+    if out.startswith(inp):
+        raise UsageError("output is inside the input; augcli never writes into its input", output_url)
+    if inp.startswith(out):
+        raise UsageError("output contains the input; choose a separate location", output_url)
 
 
 def _prepare_output(outputs: Store, recipe: Recipe, options: RunOptions) -> set[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -125,14 +125,19 @@ class StatsTask:
     """Adds up the pixels of chunks of a dataset's files; set up once per worker (its input store)."""
 
     root: str
+    storage_options: Mapping[str, Any] = field(default_factory=dict)
 
     def setup(self) -> Any:
         from augcli.store import open_store
 
-        return open_store(self.root)
+        return open_store(self.root, self.storage_options)
 
     def __call__(self, rels: tuple[str, ...], inputs: Any) -> Partial:
         return chunk_partial(rels, inputs)
+
+    def failed(self, rels: tuple[str, ...], reason: str) -> Partial:
+        """A chunk its executor gave up on: its files are reported unreadable, with the reason."""
+        return Partial(unreadable=[(rel, reason) for rel in rels])
 
 
 def chunk_partial(rels: tuple[str, ...], inputs: Any) -> Partial:
@@ -183,7 +188,7 @@ class DatasetStats:
         return asdict(self)
 
 
-def finish(partial: Partial, *, root: Path, split: str, sampled: bool) -> DatasetStats:
+def finish(partial: Partial, *, root: Path | str, split: str, sampled: bool) -> DatasetStats:
     if not partial.images:
         raise UsageError("no readable images to compute statistics from", root)
     n, scale = partial.count, partial.scale
@@ -225,7 +230,7 @@ def _percentiles(hist: list[int]) -> dict[str, float]:
 
 
 def compute_stats(
-    root: Path,
+    root: Path | str,
     *,
     split: str = "train",
     workers: int = 1,
@@ -233,6 +238,9 @@ def compute_stats(
     layout: str = "auto",
     seed: int = 0,
     executor_name: str = "local",
+    executor_options: Mapping[str, Any] | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> DatasetStats:
     """Mean, std and histogram percentiles per channel over every pixel of a split's images.
 
@@ -241,10 +249,12 @@ def compute_stats(
     """
     from augcli.datasets import discover_dataset
     from augcli.executors import make_executor
+    from augcli.store import open_store
 
     if split not in SPLIT_CHOICES:
         raise UsageError(f"unknown split '{split}'; splits: {', '.join(SPLIT_CHOICES)}")
-    dataset = discover_dataset(Path(root), layout)
+    inputs = open_store(root, storage_options)
+    dataset = discover_dataset(inputs, layout)
     rels = [s.rel for s in dataset.samples if split == "all" or s.split == split]
     if not rels:
         raise UsageError(f"no images in the {split} split", root)
@@ -253,14 +263,15 @@ def compute_stats(
         rels = sorted(random.Random(seed).sample(rels, sample))  # type: ignore[arg-type]
     n_workers = max(1, min(workers, len(rels)))
     chunks = _chunks(rels, n_workers * 4 if n_workers > 1 else 1)
-    executor = make_executor(executor_name, workers=n_workers)
+    executor = make_executor(executor_name, workers=n_workers, notice=notice, **(executor_options or {}))
+    task = StatsTask(inputs.location, dict(storage_options or {}))
     total = Partial()
     try:
-        for part in executor.run(StatsTask(str(root)), chunks):
+        for part in executor.run(task, chunks):
             total = total.merge(part)
     finally:
         executor.terminate()
-    return finish(total, root=Path(root), split=split, sampled=sampled)
+    return finish(total, root=root, split=split, sampled=sampled)
 
 
 def _chunks(items: list[str], n: int) -> Iterable[tuple[str, ...]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,16 +41,22 @@ class RunTask:
     output: str  # output store location
     codec: Codec | None = None
     partners: Partners | None = None  # MixUp/CutMix partners (render.mixing_partners), when the recipe mixes
+    storage_options: Mapping[str, Any] = field(default_factory=dict)  # for the remote store(s)
     leak_check: bool = True  # record each source's content key (a leak needs two splits: off for one)
 
     def setup(self) -> WorkerContext:
-        inputs, outputs = open_store(self.input), open_store(self.output)
+        inputs = open_store(self.input, self.storage_options)
+        outputs = open_store(self.output, self.storage_options)
         labels = self.recipe.label_options if self.codec is not None else None
         processor = Processor(self.recipe, labels=labels, partners=self.partners)
         return WorkerContext(processor, self.recipe, inputs, outputs, self.codec, leak_check=self.leak_check)
 
     def __call__(self, job: Job, context: WorkerContext) -> JobResult:
         return process_job(job, context)
+
+    def failed(self, job: Job, reason: str) -> JobResult:
+        """The result of a job its executor gave up on (a batch that failed on every retry)."""
+        return JobResult(job.sample.rel, failure=reason)
 
 
 @dataclass

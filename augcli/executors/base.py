@@ -59,7 +59,9 @@ _EXECUTORS: dict[str, ExecutorFactory] = {}
 
 
 def register_executor(name: str, factory: ExecutorFactory) -> None:
-    """Make `--executor NAME` build an executor with `factory(workers=N, **options)`; names are unique."""
+    """Make `--executor NAME` build an executor with `factory(workers=N, notice=fn, **options)`, where
+    `notice(line)` tells the user something (a dashboard address) and `options` are the executor's own
+    (dask's `scheduler`); names are unique."""
     if name in _EXECUTORS:
         raise ValueError(f"an executor named '{name}' is already registered")
     _EXECUTORS[name] = factory
@@ -69,9 +71,11 @@ def executor_names() -> list[str]:
     return sorted(_EXECUTORS)
 
 
-def make_executor(name: str, *, workers: int, **options: Any) -> Executor:
-    """The executor called `name`; an unknown name lists the known ones."""
+def make_executor(name: str, *, workers: int, notice: Callable[[str], None] | None = None, **options: Any) -> Executor:
+    """The executor called `name`; an unknown name lists the known ones, an option it does not take
+    (`scheduler` for `local`) is refused rather than ignored. Options set to None are not given."""
     import difflib
+    import inspect
 
     from augcli.errors import UsageError
 
@@ -80,4 +84,11 @@ def make_executor(name: str, *, workers: int, **options: Any) -> Executor:
         close = difflib.get_close_matches(name, _EXECUTORS, n=1)
         hint = f"; did you mean {close[0]}?" if close else ""
         raise UsageError(f"unknown executor '{name}' (known: {', '.join(executor_names())}){hint}")
-    return factory(workers=workers, **options)
+    given = {key: value for key, value in options.items() if value is not None}
+    params = inspect.signature(factory).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        unknown = sorted(set(given) - set(params))
+        if unknown:
+            flags = ", ".join("--" + key.replace("_", "-") for key in unknown)
+            raise UsageError(f"the {name} executor does not take {flags}")
+    return factory(workers=workers, notice=notice, **given)

@@ -176,7 +176,7 @@ def _next_result(results: Any, sentinels: dict[Any, Any]) -> tuple[str, Any]:
             raise WorkerError(f"a worker process {how}{hint}")
 
 
-def local_executor(workers: int, *, fork: bool | None = None) -> Executor:
+def local_executor(workers: int, *, fork: bool | None = None, notice: Any = None) -> Executor:
     """In-process for one worker, else a pool; `fork=True` only from a process that has never run an
     OpenCV op with more than one thread (see the module docstring; the default asks `claim_process`)."""
     return InProcessExecutor() if workers <= 1 else PoolExecutor(workers, fork=fork)
@@ -235,4 +235,4 @@ def _die_with(parent: int) -> None:
 
 
 register_executor("local", local_executor)
-register_executor("inprocess", lambda workers=1, **_: InProcessExecutor())
+register_executor("inprocess", lambda workers=1, notice=None: InProcessExecutor())

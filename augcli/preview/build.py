@@ -53,6 +53,7 @@ def build_preview(recipe: Recipe, paths: Sequence[Path] = (), *, options: Previe
         recipe = dataclasses.replace(recipe, seed=seed)
     copies = options.copies if options.copies is not None else min(recipe.copies, MAX_DEFAULT_COPIES)
     root = options.input or recipe.input
+    root = root if isinstance(root, Path) else None  # preview reads this machine's files (not URLs yet)
     found = discover_dataset(root, label_format=recipe.label_options.format) if root and root.is_dir() else None
     sources = find_sources(recipe, paths, root=root, dataset=found, count=options.images, seed=seed)
     labels = SourceLabels(Path(found.root), found.labels) if found is not None and found.labels is not None else None

@@ -11,6 +11,7 @@ import yaml
 from augcli.errors import display_path
 from augcli.recipe.presets import find_preset, unknown_preset_hint
 from augcli.recipe.problems import Problem, Problems
+from augcli.store import is_url
 from augcli.yamlloc import Location, YamlPath, describe_yaml_error, load_yaml
 
 
@@ -98,10 +99,10 @@ def _parse(path: Path, shown: str, problems: list[Problem], via: Location | None
 def _absolutise(layer: Layer) -> dict[str, Any]:
     """Resolve relative paths against the file that wrote them, so extends keeps them meaning the same."""
     data = dict(layer.data)
-    if isinstance(data.get("input"), str):
+    if isinstance(data.get("input"), str) and not is_url(data["input"]):  # a URL means the same everywhere
         data["input"] = str((layer.file.parent / data["input"]).resolve())
     out = data.get("output")
-    if isinstance(out, dict) and isinstance(out.get("path"), str):
+    if isinstance(out, dict) and isinstance(out.get("path"), str) and not is_url(out["path"]):
         data["output"] = {**out, "path": str((layer.file.parent / out["path"]).resolve())}
     return data
 

@@ -116,8 +116,8 @@ class Recipe:
     class_copies: dict[str, int]
     balance: bool
     keep_original: bool
-    input: Path | None
-    output: Path | None
+    input: Path | str | None  # a folder, or an fsspec URL (str) kept as written
+    output: Path | str | None
     output_format: str
     quality: int
     preprocess: list[TransformSpec]

@@ -25,6 +25,7 @@ from augcli.recipe.model import SECTION_MODELS, TOP_LEVEL_KEYS, Recipe, RecipeMo
 from augcli.recipe.problems import Problem, Problems, sorted_problems
 from augcli.recipe.steps import check_steps
 from augcli.recipe.writable import check_writable
+from augcli.store import as_location, is_url, open_store
 
 
 @dataclass
@@ -93,8 +94,8 @@ def _resolve(source: Path, layers: list[Layer], data: dict[str, Any], collect: P
     model = _validate_top_level(data, collect)
     preprocess = check_steps(data.get("preprocess"), ("preprocess",), collect)
     augment = check_steps(data.get("augment"), ("augment",), collect)
-    if isinstance(data.get("input"), str) and not Path(data["input"]).exists():
-        collect.add(("input",), f"input folder does not exist: {display_path(Path(data['input']))}")
+    if isinstance(data.get("input"), str):
+        _check_input(data["input"], collect)
     if model is None or preprocess is None or augment is None:
         return None
     return Recipe(
@@ -106,8 +107,8 @@ def _resolve(source: Path, layers: list[Layer], data: dict[str, Any], collect: P
         class_copies=dict(model.class_copies),
         balance=model.balance,
         keep_original=model.keep_original,
-        input=Path(model.input) if model.input else None,
-        output=Path(model.output.path) if model.output.path else None,
+        input=as_location(model.input) if model.input else None,
+        output=as_location(model.output.path) if model.output.path else None,
         output_format=model.output.format,
         quality=model.output.quality,
         preprocess=preprocess,
@@ -122,6 +123,22 @@ def _resolve(source: Path, layers: list[Layer], data: dict[str, Any], collect: P
         mix=model.mix.model_dump(),
         decode=model.decode,
     )
+
+
+def _check_input(location: str, collect: Problems) -> None:
+    """The input must exist: on disk, or asked of its store (a store that cannot answer is a warning:
+    `--storage-option`s given to run are not known here)."""
+    if not is_url(location):
+        if not Path(location).exists():
+            collect.add(("input",), f"input folder does not exist: {display_path(Path(location))}")
+        return
+    try:
+        found = open_store(location).exists()
+    except AugcliError as exc:
+        collect.add(("input",), f"input not checked: {exc.message}", severity="warning")
+        return
+    if not found:
+        collect.add(("input",), f"input folder does not exist: {location}")
 
 
 def _validate_top_level(data: dict[str, Any], collect: Problems) -> RecipeModel | None:
@@ -167,7 +184,7 @@ def _check_silences(recipe: Recipe, collect: Problems) -> None:
 
 def _check_labels(recipe: Recipe, collect: Problems) -> str | None:
     """Steps that cannot carry the labels the recipe's input has (errors); what labels were found."""
-    if recipe.input is None or not recipe.input.is_dir():
+    if not isinstance(recipe.input, Path) or not recipe.input.is_dir():  # a URL's labels are read by run
         return None
     try:
         summary, steps = label_check(recipe.input, recipe.label_options.format, recipe.preprocess + recipe.augment)

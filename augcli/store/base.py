@@ -116,6 +116,16 @@ def scheme_of(location: str | Path) -> str:
     return head.lower()
 
 
+def as_location(text: str | Path) -> Path | str:
+    """A user's `--input`/`--output` or recipe path: a Path on this machine's disk, or the URL untouched
+    (`Path("s3://b/x")` would fold the `//` and lose the scheme)."""
+    return text if isinstance(text, Path) or scheme_of(text) else Path(text)
+
+
+def is_url(location: str | Path) -> bool:
+    return bool(scheme_of(location))
+
+
 def open_store(location: str | Path, storage_options: Mapping[str, Any] | None = None) -> Store:
     """The store for a folder or URL, by its scheme ("" and `file` are this machine's disk).
 
