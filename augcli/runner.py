@@ -32,7 +32,7 @@ from augcli.manifest import (
     write_run,
 )
 from augcli.mixing import labels_csv
-from augcli.plan import Job, OutputPlan, estimate_bytes, iter_plans, shard_plans
+from augcli.plan import Job, OutputPlan, check_distinct, estimate_bytes, iter_plans, shard_plans
 from augcli.recipe import Recipe
 from augcli.render import mixing_partners, output_format
 from augcli.report import RunReport, count_labels, find_leaks, run_summary
@@ -116,8 +116,10 @@ def _plans(recipe: Recipe, dataset: Dataset, options: RunOptions) -> tuple[Any, 
     codec = label_set.codec if label_set is not None else None
     convert = converter(dataset, options.to)
     if convert is None:
+        check_distinct(iter_plans(recipe, dataset.samples))  # every shard, so shards never collide either
         return codec, lambda: shard_plans(iter_plans(recipe, dataset.samples), options.shard)
     moved = relocate(list(iter_plans(recipe, dataset.samples)), convert.to)  # refuses colliding paths
+    check_distinct(moved)
     return convert, lambda: shard_plans(iter(moved), options.shard)
 
 

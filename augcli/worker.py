@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,11 +45,23 @@ class RunTask:
     def setup(self) -> WorkerContext:
         inputs, outputs = open_store(self.input), open_store(self.output)
         labels = self.recipe.label_options if self.codec is not None else None
-        processor = Processor(self.recipe, labels=labels, partners=self.partners)
-        return WorkerContext(processor, self.recipe, inputs, outputs, self.codec)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            processor = Processor(self.recipe, labels=labels, partners=self.partners)
+        context = WorkerContext(processor, self.recipe, inputs, outputs, self.codec)
+        context.warned.update(dict.fromkeys(first_line(w.message) for w in caught))
+        return context
 
     def __call__(self, job: Job, context: WorkerContext) -> JobResult:
-        return process_job(job, context)
+        """`process_job`, with the warnings it raises (Albumentations') sent to the report, each once."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = process_job(job, context)
+        context.warned.update(dict.fromkeys(first_line(w.message) for w in caught))
+        result.warnings = [m for m in context.warned if context.warned[m] is None]
+        for message in result.warnings:
+            context.warned[message] = True
+        return result
 
 
 @dataclass
@@ -59,6 +72,7 @@ class WorkerContext:
     outputs: Store
     codec: Codec | None = None
     jobs_done: int = 0
+    warned: dict[str, bool | None] = field(default_factory=dict)  # warning -> sent to the parent yet (None: no)
 
 
 @dataclass
@@ -69,6 +83,7 @@ class JobResult:
     lines: list[tuple[str, str]] = field(default_factory=list)
     failure: str | None = None
     usage: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # new in this worker since its last result
 
 
 def process_job(job: Job, context: WorkerContext) -> JobResult:
