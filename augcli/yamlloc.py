@@ -52,6 +52,10 @@ class YamlLimitError(yaml.MarkedYAMLError):
     values that are not finite numbers): raised before anything is constructed, at the offending place."""
 
 
+def _refused(problem: str, mark: Any) -> YamlLimitError:
+    return YamlLimitError(problem=problem, problem_mark=mark)
+
+
 class _Loader(yaml.SafeLoader):
     """The safe loader with YAML 1.2's scalars: a date is text, and a number must be finite."""
 
@@ -63,7 +67,7 @@ def _text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
 def _finite(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
     value = yaml.SafeLoader.construct_yaml_float(loader, node)
     if value != value or value in (float("inf"), float("-inf")):
-        raise YamlLimitError(problem=f"'{node.value}' is not a finite number", problem_mark=node.start_mark)
+        raise _refused(f"'{node.value}' is not a finite number", node.start_mark)
     return value
 
 
@@ -83,8 +87,8 @@ def check_limits(text: str) -> None:
                 problem = (
                     f"'*{event.anchor}' is inside the collection '&{event.anchor}' it names (it would contain itself)"
                 )
-                raise YamlLimitError(problem=problem, problem_mark=event.start_mark)
-            stack[-1][1] += sizes.get(event.anchor, 1)
+                raise _refused(problem, event.start_mark)
+            stack[-1][1] += sizes.get(event.anchor or "", 1)
         elif isinstance(event, yaml.ScalarEvent):
             stack[-1][1] += 1
             if event.anchor:
@@ -93,7 +97,7 @@ def check_limits(text: str) -> None:
             stack.append([event.anchor, 1])
             if len(stack) > MAX_DEPTH + 1:
                 problem = f"nested more than {MAX_DEPTH} levels deep"
-                raise YamlLimitError(problem=problem, problem_mark=event.start_mark)
+                raise _refused(problem, event.start_mark)
         elif isinstance(event, yaml.CollectionEndEvent):
             anchor, size = stack.pop()
             if anchor:
@@ -103,7 +107,7 @@ def check_limits(text: str) -> None:
             continue
         if stack[-1][1] > MAX_NODES:
             problem = f"aliases expand the document past {MAX_NODES} values (an alias bomb?)"
-            raise YamlLimitError(problem=problem, problem_mark=event.start_mark)
+            raise _refused(problem, event.start_mark)
 
 
 def load_yaml(text: str, file: str) -> LoadedYaml:
