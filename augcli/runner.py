@@ -73,6 +73,7 @@ def run_dataset(
     started = time.perf_counter()
     check_folders(options.input, options.output)
     dataset = discover_dataset(options.input, options.layout, recipe.label_options.format)
+    check_links(dataset, options.output)
     if not dataset.samples:
         raise UsageError("input folder holds no images (.jpg .png .webp .tif .bmp)", options.input)
     codec, plans = _plans(recipe, dataset, options)
@@ -126,6 +127,7 @@ def _plans(recipe: Recipe, dataset: Dataset, options: RunOptions) -> tuple[Any, 
 def _planned_report(recipe: Recipe, dataset: Dataset, options: RunOptions, plans: Plans) -> RunReport:
     report = RunReport(str(options.input), str(options.output), dataset.layout, dry_run=options.dry_run)
     report.ignored = dataset.ignored
+    report.failures.extend({"source": rel, "reason": why} for rel, why in dataset.unreadable)
     label_set = dataset.labels
     convert = converter(dataset, options.to)
     written_as = f", written as {convert.written_as}" if convert is not None else ""
@@ -223,6 +225,18 @@ def check_folders(input_root: Path, output_root: Path) -> None:
         raise UsageError("output folder is inside the input folder; augcli never writes into its input", out)
     if inp.is_relative_to(out):
         raise UsageError("output folder contains the input folder; choose a separate folder", out)
+
+
+def check_links(dataset: Dataset, output_root: Path) -> None:
+    """`check_folders` through links: a linked folder or file in the input that leads into the output
+    would make each run read its own outputs."""
+    out = output_root.resolve()
+    for rel, real in dataset.links.items():
+        target = Path(real)
+        if target == out or target.is_relative_to(out) or out.is_relative_to(target):
+            raise UsageError(
+                f"the input's {rel} is a link to the output folder; augcli never reads its own outputs", out
+            )
 
 
 def _prepare_output(outputs: Store, recipe: Recipe, options: RunOptions) -> set[str]:
