@@ -78,7 +78,7 @@ class MixSpec:
 class MixModel(BaseModel):
     """The recipe's `mix:` section, validated strictly like the rest of a recipe."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     p_mixup: float = Field(0.0, ge=0, le=1)
     p_cutmix: float = Field(0.0, ge=0, le=1)

@@ -42,6 +42,7 @@ class RunReport:
     labels: str | None = None  # the label format found, described; None = classification folders
     label_counts: dict[str, int] = field(default_factory=dict)  # objects written, dropped, clipped, ...
     executor: str = "local"
+    warnings: list[str] = field(default_factory=list)  # what Albumentations or a decoder warned, each once
 
     @property
     def throughput(self) -> float:
@@ -67,6 +68,9 @@ class RunReport:
         if "cpu" in usage:
             pid, seconds = usage["cpu"]
             self.worker_cpu[pid] = seconds
+        for message in getattr(result, "warnings", ()):
+            if message not in self.warnings:
+                self.warnings.append(message)
         if result.failure:
             self.failures.append({"source": result.rel, "reason": result.failure})
         return len(result.lines) + (1 if result.failure else 0)
@@ -171,6 +175,7 @@ def run_summary(recipe: Recipe, options: Any, report: RunReport, *, status: str)
         },
         "labels": report.labels,
         "failures": report.failures,
+        "warnings": report.warnings,
         "leaks": report.leaks,
         "elapsed_s": round(report.elapsed, 3),
         "throughput_per_s": round(report.throughput, 2),

@@ -32,7 +32,7 @@ from augcli.manifest import (
     write_run,
 )
 from augcli.mixing import labels_csv
-from augcli.plan import Job, OutputPlan, estimate_bytes, iter_plans, shard_plans
+from augcli.plan import Job, OutputPlan, check_distinct, estimate_bytes, iter_plans, shard_plans
 from augcli.recipe import Recipe
 from augcli.render import mixing_partners, output_format
 from augcli.report import RunReport, count_labels, find_leaks, run_summary
@@ -79,6 +79,8 @@ def run_dataset(
     check_folders(options.input, options.output)
     inputs = open_store(options.input, options.storage_options)
     dataset = discover_dataset(inputs, options.layout, recipe.label_options.format)
+    if not is_url(str(options.output)):
+        check_links(dataset, Path(options.output))
     if not dataset.samples:
         raise UsageError("input folder holds no images (.jpg .png .webp .tif .bmp)", options.input)
     codec, plans = _plans(recipe, dataset, options)
@@ -125,14 +127,17 @@ def _plans(recipe: Recipe, dataset: Dataset, options: RunOptions) -> tuple[Any, 
     codec = label_set.codec if label_set is not None else None
     convert = converter(dataset, options.to)
     if convert is None:
+        check_distinct(iter_plans(recipe, dataset.samples))  # every shard, so shards never collide either
         return codec, lambda: shard_plans(iter_plans(recipe, dataset.samples), options.shard)
     moved = relocate(list(iter_plans(recipe, dataset.samples)), convert.to)  # refuses colliding paths
+    check_distinct(moved)
     return convert, lambda: shard_plans(iter(moved), options.shard)
 
 
 def _planned_report(recipe: Recipe, dataset: Dataset, options: RunOptions, plans: Plans) -> RunReport:
     report = RunReport(str(options.input), str(options.output), dataset.layout, dry_run=options.dry_run)
     report.ignored = dataset.ignored
+    report.failures.extend({"source": rel, "reason": why} for rel, why in dataset.unreadable)
     label_set = dataset.labels
     convert = converter(dataset, options.to)
     written_as = f", written as {convert.written_as}" if convert is not None else ""
@@ -241,6 +246,18 @@ def _check_urls(input_url: str, output_url: str) -> None:
         raise UsageError("output is inside the input; augcli never writes into its input", output_url)
     if inp.startswith(out):
         raise UsageError("output contains the input; choose a separate location", output_url)
+
+
+def check_links(dataset: Dataset, output_root: Path) -> None:
+    """`check_folders` through links: a linked folder or file in the input that leads into the output
+    would make each run read its own outputs."""
+    out = output_root.resolve()
+    for rel, real in dataset.links.items():
+        target = Path(real)
+        if target == out or target.is_relative_to(out) or out.is_relative_to(target):
+            raise UsageError(
+                f"the input's {rel} is a link to the output folder; augcli never reads its own outputs", out
+            )
 
 
 def _prepare_output(outputs: Store, recipe: Recipe, options: RunOptions) -> set[str]:

@@ -87,6 +87,8 @@ def render_run(report: Any) -> str:
         )
     for fail in report.failures:
         lines.append(f"  failed: {fail['source']}: {fail['reason']}")
+    for message in getattr(report, "warnings", []):
+        lines.append(f"  warning: {message}")
     for pair in report.leaks:
         lines.append(f"  warning: same image in several splits (leakage): {', '.join(pair)}")
     if report.ignored:

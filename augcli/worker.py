@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,11 +49,23 @@ class RunTask:
         inputs = open_store(self.input, self.storage_options)
         outputs = open_store(self.output, self.storage_options)
         labels = self.recipe.label_options if self.codec is not None else None
-        processor = Processor(self.recipe, labels=labels, partners=self.partners)
-        return WorkerContext(processor, self.recipe, inputs, outputs, self.codec, leak_check=self.leak_check)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            processor = Processor(self.recipe, labels=labels, partners=self.partners)
+        context = WorkerContext(processor, self.recipe, inputs, outputs, self.codec, leak_check=self.leak_check)
+        context.warned.update(dict.fromkeys(first_line(w.message) for w in caught))
+        return context
 
     def __call__(self, job: Job, context: WorkerContext) -> JobResult:
-        return process_job(job, context)
+        """`process_job`, with the warnings it raises (Albumentations') sent to the report, each once."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = process_job(job, context)
+        context.warned.update(dict.fromkeys(first_line(w.message) for w in caught))
+        result.warnings = [m for m in context.warned if context.warned[m] is None]
+        for message in result.warnings:
+            context.warned[message] = True
+        return result
 
     def failed(self, job: Job, reason: str) -> JobResult:
         """The result of a job its executor gave up on (a batch that failed on every retry)."""
@@ -68,6 +81,7 @@ class WorkerContext:
     codec: Codec | None = None
     leak_check: bool = True
     jobs_done: int = 0
+    warned: dict[str, bool | None] = field(default_factory=dict)  # warning -> sent to the parent yet (None: no)
 
 
 @dataclass
@@ -78,6 +92,7 @@ class JobResult:
     lines: list[tuple[str, str]] = field(default_factory=list)
     failure: str | None = None
     usage: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # new in this worker since its last result
 
 
 def process_job(job: Job, context: WorkerContext) -> JobResult:

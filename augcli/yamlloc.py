@@ -43,9 +43,78 @@ class LoadedYaml:
     duplicates: list[tuple[YamlPath, Location, Location]]  # (path, repeated key, first occurrence)
 
 
+MAX_DEPTH = 64  # collections inside collections; a real recipe needs a dozen
+MAX_NODES = 20_000  # values after aliases are expanded; a real recipe has hundreds
+
+
+class YamlLimitError(yaml.MarkedYAMLError):
+    """A document that parses but that augcli refuses to build (alias bombs, self-reference, depth,
+    values that are not finite numbers): raised before anything is constructed, at the offending place."""
+
+
+def _refused(problem: str, mark: Any) -> YamlLimitError:
+    return YamlLimitError(problem=problem, problem_mark=mark)
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader with YAML 1.2's scalars: a date is text, and a number must be finite."""
+
+
+def _text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
+    return str(loader.construct_scalar(node))
+
+
+def _finite(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
+    value = yaml.SafeLoader.construct_yaml_float(loader, node)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise _refused(f"'{node.value}' is not a finite number", node.start_mark)
+    return value
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _text)
+_Loader.add_constructor("tag:yaml.org,2002:float", _finite)
+
+
+def check_limits(text: str) -> None:
+    """Refuse, from the event stream (iterative: no recursion), what would hang or crash the loader:
+    nesting deeper than MAX_DEPTH, aliases expanding past MAX_NODES values, and an alias inside the
+    collection it names (a structure containing itself)."""
+    sizes: dict[str, int] = {}
+    stack: list[list[Any]] = [[None, 0]]  # [anchor, size so far] per open collection
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            if any(frame[0] == event.anchor for frame in stack):
+                problem = (
+                    f"'*{event.anchor}' is inside the collection '&{event.anchor}' it names (it would contain itself)"
+                )
+                raise _refused(problem, event.start_mark)
+            stack[-1][1] += sizes.get(event.anchor or "", 1)
+        elif isinstance(event, yaml.ScalarEvent):
+            stack[-1][1] += 1
+            if event.anchor:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.CollectionStartEvent):
+            stack.append([event.anchor, 1])
+            if len(stack) > MAX_DEPTH + 1:
+                problem = f"nested more than {MAX_DEPTH} levels deep"
+                raise _refused(problem, event.start_mark)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, size = stack.pop()
+            if anchor:
+                sizes[anchor] = size
+            stack[-1][1] += size
+        else:
+            continue
+        if stack[-1][1] > MAX_NODES:
+            problem = f"aliases expand the document past {MAX_NODES} values (an alias bomb?)"
+            raise _refused(problem, event.start_mark)
+
+
 def load_yaml(text: str, file: str) -> LoadedYaml:
-    """Parse with the safe loader only; raise yaml.YAMLError (with marks) on syntax errors."""
-    loader = yaml.SafeLoader(text)
+    """Parse with the safe loader only; raise yaml.YAMLError (with marks) on syntax errors and on
+    documents past the limits of `check_limits`."""
+    check_limits(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:

@@ -70,6 +70,8 @@ class Dataset:
     samples: list[Sample]
     ignored: list[str]  # files under the root that are neither images nor label files
     labels: LabelSet | None = None  # when the images carry boxes/masks/keypoints
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (rel, why) skipped: folders, non-files
+    links: dict[str, str] = field(default_factory=dict)  # rel -> real path of each link the walk followed
 
     @property
     def root(self) -> Path | str:

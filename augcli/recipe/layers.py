@@ -12,7 +12,7 @@ from augcli.errors import display_path
 from augcli.recipe.presets import find_preset, unknown_preset_hint
 from augcli.recipe.problems import Problem, Problems
 from augcli.store import is_url
-from augcli.yamlloc import Location, YamlPath, describe_yaml_error, load_yaml
+from augcli.yamlloc import Location, YamlLimitError, YamlPath, describe_yaml_error, load_yaml
 
 
 @dataclass
@@ -79,7 +79,8 @@ def _parse(path: Path, shown: str, problems: list[Problem], via: Location | None
         loaded = load_yaml(text, shown)
     except yaml.YAMLError as exc:
         what, loc = describe_yaml_error(exc, shown)
-        problems.append(Problem("error", f"YAML syntax error: {what}", (), loc or Location(shown, 1, 1), shown))
+        kind = "YAML refused" if isinstance(exc, YamlLimitError) else "YAML syntax error"
+        problems.append(Problem("error", f"{kind}: {what}", (), loc or Location(shown, 1, 1), shown))
         return None
     for dup_path, dup_loc, first in loaded.duplicates:
         key = dup_path[-1]

@@ -30,11 +30,16 @@ def check_steps(steps: Any, path: YamlPath, collect: Problems) -> list[Transform
     if not isinstance(steps, list):
         collect.add(path, "expected a list of transforms, e.g. `- HorizontalFlip: {p: 0.5}`")
         return None
-    before = len(collect.items)
+    before = _errors(collect)
     specs = [_check_step(step, (*path, i), collect) for i, step in enumerate(steps)]
-    if len(collect.items) > before or any(s is None for s in specs):
+    if _errors(collect) > before or any(s is None for s in specs):
         return None
     return [s for s in specs if s is not None]
+
+
+def _errors(collect: Problems) -> int:
+    """Errors collected so far: a warning (an Albumentations adjustment) does not make a step invalid."""
+    return sum(p.severity == "error" for p in collect.items)
 
 
 def _check_step(step: Any, path: YamlPath, collect: Problems) -> TransformSpec | None:
@@ -119,11 +124,11 @@ def _check_params(
     accepted.pop("transforms", None)
     if not _check_names_and_ranges(name, params, accepted, here, collect):
         return False
-    if not _check_schema(cls, name, params, accepted, here, collect):
-        return False
     composition = registry.is_composition(cls)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        if not _check_schema(cls, name, params, accepted, here, collect):
+            return False
         try:
             # A composition is built with its real steps: SomeOf(n=2) warns about an empty list.
             build_step(cls, params, children=build_steps(children or []) if composition else None)
@@ -138,8 +143,8 @@ def _check_params(
         if failure:
             collect.add(here, f"{name} fails on a test image: {failure}")
             return False
-    for w in caught:
-        collect.add(here, f"albumentations: {first_line(w.message)}", severity="warning", rule="albumentations")
+    for message in dict.fromkeys(first_line(w.message) for w in caught):
+        collect.add(here, f"albumentations: {message}", severity="warning", rule="albumentations")
     return True
 
 
@@ -154,7 +159,10 @@ def _check_names_and_ranges(
             extra = f"; did you mean {', '.join(hint)}?" if hint else f"; {name} takes {', '.join(accepted)}"
             collect.add((*here, key), f"{name} has no parameter '{key}'{extra}")
     for key, value in params.items():
-        if key == "p" and isinstance(value, (int, float)) and not 0 <= value <= 1:
+        if _non_finite(value):
+            shown = list(value) if isinstance(value, tuple) else value
+            collect.add((*here, key), f"{key} must be a finite number, got {shown!r}")
+        elif key == "p" and isinstance(value, (int, float)) and not 0 <= value <= 1:
             collect.add((*here, key), f"p is a probability and must be within [0, 1], got {value}")
         elif (
             (key.endswith("_range") or key.endswith("_limit"))
@@ -165,6 +173,19 @@ def _check_names_and_ranges(
         ):
             collect.add((*here, key), f"reversed range {list(value)}: the low end comes first")
     return len(collect.items) == before
+
+
+def _non_finite(value: Any) -> bool:
+    """NaN or infinity anywhere in a value, also as text a schema would coerce ("nan", "1e400")."""
+    if isinstance(value, tuple):
+        return any(_non_finite(v) for v in value)
+    if isinstance(value, float | str) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except ValueError:
+            return False
+        return number != number or number in (float("inf"), float("-inf"))
+    return False
 
 
 def _check_schema(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,10 @@ def check_recipe(path: str | os.PathLike[str], *, lint: bool = True, for_disk: b
             return Report(None, sorted_problems(problems))
     if not lint:
         return Report(recipe, sorted_problems(problems))
-    for rule, step_path, message in lint_recipe(recipe):
+    with warnings.catch_warnings():  # lint rebuilds the steps: their warnings are already findings
+        warnings.simplefilter("ignore")
+        findings = lint_recipe(recipe)
+    for rule, step_path, message in findings:
         if rule not in recipe.silence:
             collect.add(step_path, message, severity="warning", rule=rule)
     _check_silences(recipe, collect)

@@ -108,7 +108,8 @@ def _yolo(work: Path) -> tuple[Path, Path, list[str]]:
     plain = work / "plain.yaml"
     plain.write_text("augcli: 1\nname: plain\nseed: 0\ncopies: 1\noutput: {format: png}\n", encoding="utf-8")
     _invoke([str(plain), "-i", str(LABELS / "voc"), "-o", str(src), "--to", "yolo"])
-    for p in list(src.glob("manifest*")) + list(src.glob("run*.json")):
+    copies = [p for p in src.rglob("*") if "__aug" in p.name]  # keep the converted originals only: a source
+    for p in list(src.glob("manifest*")) + list(src.glob("run*.json")) + copies:  # named like a copy collides
         p.unlink()
     recipe = work / "recipe.yaml"
     recipe.write_text(GEOMETRY, encoding="utf-8")
