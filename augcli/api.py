@@ -7,6 +7,7 @@ on the fly. train = preprocess + augment, eval = preprocess only, exactly the sp
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any, Literal
 
 import albumentations as A
@@ -27,7 +28,7 @@ def read_recipe(recipe_path: str | os.PathLike[str]) -> Recipe:
     Validated for online use: model-input steps (Normalize, ToFloat) are what a training loop wants.
     """
     path = resolve_recipe_arg(recipe_path)
-    report = check_recipe(path, lint=False, for_disk=False)
+    report = check_recipe(path, lint=False, for_disk=False, check_input=False)
     if report.recipe is None:
         raise RecipeError(path, report.errors)
     return report.recipe
@@ -66,7 +67,24 @@ def load_pipeline(
     Extra keyword arguments go to `A.Compose` (e.g. bbox_params, additional_targets, seed).
     """
     recipe = read_recipe(recipe_path)
+    note = mix_left_out(recipe, split)
+    if note is not None:
+        warnings.warn(note, UserWarning, stacklevel=2)
     return A.Compose(pipeline_steps(recipe, split, stats), strict=True, **compose_kwargs)
+
+
+def mix_left_out(recipe: Recipe, split: str = "train") -> str | None:
+    """What a per-image pipeline leaves out of the recipe's `mix:` (MixUp/CutMix need two images), if anything."""
+    spec = recipe.mix_model
+    if split != "train" or not spec.enabled:
+        return None
+    parts = [f"MixUp (p {spec.p_mixup:g}, alpha {spec.mixup_alpha:g})"] if spec.p_mixup else []
+    parts += [f"CutMix (p {spec.p_cutmix:g}, alpha {spec.cutmix_alpha:g})"] if spec.p_cutmix else []
+    return (
+        f"recipe '{recipe.name}' mixes images ({' and '.join(parts)}), which a per-image pipeline cannot do: "
+        "it is left out; mix batches in your data loader instead (torchvision.transforms.v2.MixUp/CutMix "
+        "with these alphas, or augcli.mixing.mixup/cutmix on pairs of images)"
+    )
 
 
 # --------------------------------------------------------------------------- test-time augmentation

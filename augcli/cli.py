@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from augcli import __version__
 from augcli.errors import AugcliError, ExitCode
-from augcli.text import render_run, render_stats, render_tree
+from augcli.text import progress_line, render_run, render_stats, render_tree
 
 
 class _Group(TyperGroup):
@@ -50,11 +50,35 @@ def _fail(message: str, code: int, ctx: Any = None) -> NoReturn:
     sys.exit(int(code))
 
 
+_CHOICES: dict[str, tuple[str, str]] = {  # option -> (module, attribute): the registry that lists its choices
+    "layout": ("augcli.datasets.folders", "LAYOUTS"),
+    "to": ("augcli.datasets.registry", "conversion_targets"),
+    "split": ("augcli.stats", "SPLIT_CHOICES"),
+}
+
+
+class _Command(TyperCommand):
+    """Help in one style: an option's choices from the registry that owns them (looked up only when help
+    is shown, so importing the cli stays light), arguments by their name alone (no Python type)."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        import importlib
+
+        for param in self.params:
+            if isinstance(param, typer.core.TyperArgument):
+                param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
+            elif param.name in _CHOICES and param.metavar is None:
+                module, attr = _CHOICES[param.name]
+                found = getattr(importlib.import_module(module), attr)
+                param.metavar = "[" + "|".join(found() if callable(found) else found) + "]"
+        super().format_help(ctx, formatter)
+
+
 app = typer.Typer(
     cls=_Group,
     help="Augment image datasets on disk from a YAML recipe, labels kept true.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -78,7 +102,7 @@ def _root(
 # --------------------------------------------------------------------------- validate-recipe
 
 
-@app.command("validate-recipe")
+@app.command("validate-recipe", cls=_Command)
 def validate_recipe(
     recipes: list[Path] = typer.Argument(..., metavar="RECIPE", help="Recipe files (or preset names) to check."),
     strict: bool = typer.Option(False, "--strict", help="Treat lint warnings as failures (exit 1)."),
@@ -132,7 +156,7 @@ def _report_json(arg: Path, report: Any) -> dict[str, Any]:
 # --------------------------------------------------------------------------- presets / init
 
 
-@app.command("presets")
+@app.command("presets", cls=_Command)
 def presets() -> None:
     """List the bundled domain presets."""
     from augcli.recipe import preset_names, preset_path
@@ -145,7 +169,7 @@ def presets() -> None:
         )
 
 
-@app.command("formats")
+@app.command("formats", cls=_Command)
 def formats() -> None:
     """The label formats augcli reads and writes, with the kinds of labels each carries."""
     from augcli.text import render_formats
@@ -153,13 +177,15 @@ def formats() -> None:
     typer.echo(render_formats())
 
 
-@app.command("init")
+@app.command("init", cls=_Command)
 def init(
     path: Path = typer.Argument(Path("recipe.yaml"), metavar="PATH", help="Where to write the new recipe."),
-    preset: str = typer.Option(..., "--preset", "-p", help="Preset to start from (see `augcli presets`)."),
+    preset: str = typer.Option(
+        ..., "--preset", "-p", metavar="NAME", help="Preset to start from (see `augcli presets`)."
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
-    """Write a starting recipe from a preset, with its input path rewritten to stay valid, and its editor schema."""
+    """Write a starting recipe from a preset (writing to out/PRESET beside it) and its editor schema."""
     from augcli.recipe import init_recipe_text
     from augcli.schema import modeline, write_schema_beside
     from augcli.store.local import atomic_write_text
@@ -175,9 +201,11 @@ def init(
     )
 
 
-@app.command("schema")
+@app.command("schema", cls=_Command)
 def schema(
-    out: Path | None = typer.Option(None, "--out", help="File to write; default: the schema on stdout."),
+    out: Path | None = typer.Option(
+        None, "--output", "-o", "--out", metavar="FILE", help="File to write; default: the schema on stdout."
+    ),
 ) -> None:
     """The recipe format as a JSON Schema (draft-07), for editors' YAML language servers."""
     from augcli.schema import schema_text, write_schema
@@ -195,15 +223,18 @@ def schema(
 # --------------------------------------------------------------------------- run
 
 
-def _load(recipe_arg: Path, *, online: bool = False) -> Any:
+def _load(recipe_arg: Path, *, online: bool = False, reads_input: bool = True) -> Any:
     """A valid recipe, or every located error at once (exit 2) — the same text validate-recipe shows.
 
     `online`: for a training loop (export), so model-input steps such as Normalize are allowed.
+    `reads_input=False`: the command line named the data (or none is read), so `input:` is not checked.
     """
     from augcli.errors import UsageError
     from augcli.recipe import check_recipe, resolve_recipe_arg
 
-    report = check_recipe(resolve_recipe_arg(recipe_arg), lint=False, for_disk=not online)
+    report = check_recipe(
+        resolve_recipe_arg(recipe_arg), lint=False, for_disk=not online, check_input=reads_input and not online
+    )
     if report.recipe is None:
         for problem in report.problems:
             typer.echo(problem.format(), err=True)
@@ -213,10 +244,17 @@ def _load(recipe_arg: Path, *, online: bool = False) -> Any:
 
 
 _SCHEDULER = typer.Option(
-    None, "--scheduler", help="With --executor dask: an existing scheduler's address (tcp://host:8786)."
+    None,
+    "--scheduler",
+    metavar="ADDRESS",
+    help="With --executor dask: an existing scheduler's address (tcp://host:8786).",
 )
 _BATCH_SIZE = typer.Option(
-    None, "--batch-size", min=1, help="With --executor dask: jobs per task (default: sized to ~0.25 s of work)."
+    None,
+    "--batch-size",
+    min=1,
+    metavar="N",
+    help="With --executor dask: jobs per task (default: sized to ~0.25 s of work).",
 )
 _STORAGE_OPTION = typer.Option(
     None, "--storage-option", metavar="KEY=VALUE", help="Passed to the remote filesystem (repeatable)."
@@ -232,27 +270,38 @@ def _notice(line: str) -> None:
     typer.echo(f"augcli: {line}", err=True)
 
 
-@app.command("run")
+@app.command("run", cls=_Command)
 def run(
     recipe: Path = typer.Argument(..., metavar="RECIPE", help="Recipe file or preset name."),
     input: str | None = typer.Option(
-        None, "--input", "-i", help="Dataset folder or URL (s3://, gs://, az://, ...; overrides the recipe's input)."
+        None,
+        "--input",
+        "-i",
+        metavar="DIR|URL",
+        help="Dataset folder or URL (s3://, gs://, az://, ...; overrides the recipe's input).",
     ),
-    output: str | None = typer.Option(None, "--output", "-o", help="Output folder or URL (overrides the recipe's)."),
-    workers: int = typer.Option(0, "--workers", "-w", min=0, help="Worker processes; 0 = all cores, 1 = in-process."),
-    shard: str | None = typer.Option(None, "--shard", help="Process shard I of N (I/N, 0 <= I < N) for array jobs."),
+    output: str | None = typer.Option(
+        None, "--output", "-o", metavar="DIR|URL", help="Output folder or URL (overrides the recipe's)."
+    ),
+    workers: int = typer.Option(
+        0, "--workers", "-w", min=0, metavar="N", help="Worker processes; 0 = all cores, 1 = in-process."
+    ),
+    shard: str | None = typer.Option(
+        None, "--shard", metavar="I/N", help="Process shard I of N (0 <= I < N) for array jobs."
+    ),
     resume: bool = typer.Option(
         True, "--resume/--no-resume", help="Skip outputs a previous run of this recipe finished."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace another recipe's outputs in the output folder."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be written; write nothing."),
-    layout: str = typer.Option("auto", "--layout", help="auto, flat, classes, splits or split-classes."),
+    layout: str = typer.Option("auto", "--layout", help="How the dataset's folders are arranged."),
     to: str = typer.Option(
         "same", "--to", help="Label format to write: same (as read), or a format `augcli formats` can write (converts)."
     ),
     executor: str = typer.Option(
         "local",
         "--executor",
+        metavar="NAME",
         help="Where jobs run: local (a process pool here), threads, or dask (augcli[dask]).",
     ),
     scheduler: str | None = _SCHEDULER,
@@ -271,7 +320,7 @@ def run(
     from augcli.runner import RunOptions, run_dataset
     from augcli.store import as_location, parse_storage_options
 
-    loaded = _load(recipe)
+    loaded = _load(recipe, reads_input=input is None)
     source = input or loaded.input
     target = output or loaded.output
     if source is None or target is None:
@@ -295,11 +344,15 @@ def run(
 
     def on_start(total: int) -> None:
         nonlocal bar
-        if not quiet:
-            from tqdm import tqdm
+        if quiet:
+            return
+        if not sys.stderr.isatty():
+            bar = _PlainProgress(loaded.name, total)
+            return
+        from tqdm import tqdm
 
-            tqdm.monitor_interval = 0  # no monitor thread to outlive the run
-            bar = tqdm(total=total, unit="img", desc=loaded.name, file=sys.stderr, dynamic_ncols=True)
+        tqdm.monitor_interval = 0  # no monitor thread to outlive the run
+        bar = tqdm(total=total, unit="output", desc=loaded.name, file=sys.stderr, dynamic_ncols=True)
 
     try:
         report = run_dataset(
@@ -316,41 +369,99 @@ def run(
     return int(report.exit_code)
 
 
+class _PlainProgress:
+    """Progress for logs that are not a terminal (CI): a plain line every few seconds, and one at the end."""
+
+    EVERY_S = 5.0
+
+    def __init__(self, name: str, total: int) -> None:
+        import time
+
+        self.name, self.total, self.done = name, total, 0
+        self.started = self.last = time.monotonic()
+
+    def update(self, n: int) -> None:
+        import time
+
+        self.done += n
+        now = time.monotonic()
+        if now - self.last >= self.EVERY_S:
+            self.last = now
+            typer.echo(progress_line(self.name, self.done, self.total, now - self.started), err=True)
+
+    def close(self) -> None:
+        import time
+
+        typer.echo(progress_line(self.name, self.done, self.total, time.monotonic() - self.started), err=True)
+
+
 # --------------------------------------------------------------------------- preview
 
 _SHEET_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 
-@app.command("preview")
+@app.command("preview", cls=_Command)
 def preview(
     recipe: Path = typer.Argument(..., metavar="RECIPE", help="Recipe file or preset name."),
     images: list[Path] | None = typer.Argument(
-        None, help="Images or folders to show; default: --images sampled from the recipe's input."
+        None,
+        metavar="IMAGE_OR_FOLDER",
+        help="Images or folders to show; default: --images sampled from the recipe's input.",
     ),
     copies: int | None = typer.Option(
-        None, "--copies", "-n", min=1, max=64, help="Augmented copies per image (default: the recipe's, at most 8)."
+        None,
+        "--copies",
+        "-n",
+        min=1,
+        max=64,
+        metavar="N",
+        help="Augmented copies per image (default: the recipe's, at most 8).",
     ),
-    count: int = typer.Option(4, "--images", "-m", min=1, max=256, help="Images sampled from each folder."),
-    out: Path = typer.Option(Path("preview.png"), "--out", "-o", help="Contact sheet to write (.png/.jpg/.webp)."),
+    count: int = typer.Option(
+        4, "--images", "-m", min=1, max=256, metavar="N", help="Images sampled from each folder."
+    ),
+    out: Path | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        "--out",
+        metavar="FILE",
+        help="Contact sheet to write (.png/.jpg/.webp); default: preview.png, unless only --html is asked for.",
+    ),
     seed: int | None = typer.Option(
-        None, "--seed", min=0, help="Seed for sampling and augmenting (default: the recipe's, which matches run)."
+        None,
+        "--seed",
+        min=0,
+        metavar="N",
+        help="Seed for sampling and augmenting (default: the recipe's, which matches run).",
     ),
     per_transform: bool = typer.Option(
         False, "--per-transform", help="One row per augment step, applied alone (p=1), sampled and at range ends."
     ),
-    html_dir: Path | None = typer.Option(
-        None, "--html", help="Also write an HTML page (index.html + tiles, full parameters) into this folder."
+    html_file: Path | None = typer.Option(
+        None,
+        "--html",
+        metavar="FILE",
+        help="Write an HTML page (.html): every tile inline with its full parameters, and the recipe; one file.",
     ),
-    input: Path | None = typer.Option(None, "--input", "-i", help="Dataset folder (overrides the recipe's input)."),
-    tile: int = typer.Option(256, "--tile", min=32, max=2048, help="Tile size in pixels (tiles are letterboxed)."),
+    input: Path | None = typer.Option(
+        None, "--input", "-i", metavar="DIR", help="Dataset folder (overrides the recipe's input)."
+    ),
+    tile: int = typer.Option(
+        256, "--tile", min=32, max=2048, metavar="PIXELS", help="Tile size in pixels (tiles are letterboxed)."
+    ),
 ) -> int:
     """Show what `run` writes for a few images: the original, then copies 1..N, captioned with what fired."""
     from augcli.errors import UsageError
     from augcli.preview import PreviewOptions, make_preview
 
-    if out.suffix.lower() not in _SHEET_SUFFIXES:
-        raise UsageError(f"--out must end in {', '.join(_SHEET_SUFFIXES)}", out)
-    loaded = _load(recipe)
+    if out is not None and out.suffix.lower() not in _SHEET_SUFFIXES:
+        raise UsageError(f"--output must end in {', '.join(_SHEET_SUFFIXES)}", out)
+    if html_file is not None and html_file.suffix.lower() not in (".html", ".htm"):
+        raise UsageError("--html names the page to write and must end in .html", html_file)
+    if out is None and html_file is None:
+        out = Path("preview.png")
+    loaded = _load(recipe, reads_input=input is None and not images)
     options = PreviewOptions(
         copies=copies,
         images=count,
@@ -358,50 +469,62 @@ def preview(
         per_transform=per_transform,
         input=input,
         tile=tile,
-        html=html_dir is not None,
+        html=html_file is not None,
     )
     result = make_preview(loaded, images or [], options=options)
-    _write_preview(result, out, html_dir)
-    typer.echo(str(out))
-    if html_dir is not None:
-        typer.echo(str(html_dir / "index.html"))
+    for written in _write_preview(result, out, html_file):
+        typer.echo(str(written))
     return int(ExitCode.OK)
 
 
-def _write_preview(result: Any, out: Path, html_dir: Path | None) -> None:
-    """The only place preview output touches the disk; every file is written atomically."""
+def _write_preview(result: Any, out: Path | None, html_file: Path | None) -> list[Path]:
+    """The only place preview output touches the disk, and only where asked; every file written atomically."""
     import numpy as np
 
     from augcli.imageio import write_image
-    from augcli.store.local import atomic_write_bytes, atomic_write_text
+    from augcli.store.local import atomic_write_text
 
-    write_image(out, np.asarray(result.sheet), quality=92)
-    if html_dir is not None and result.html is not None:
-        for name, data in result.html.files.items():
-            atomic_write_bytes(html_dir / name, data)
-        atomic_write_text(html_dir / "index.html", result.html.index)
+    written = []
+    if out is not None:
+        write_image(out, np.asarray(result.sheet), quality=92)
+        written.append(out)
+    if html_file is not None and result.html is not None:
+        atomic_write_text(html_file, result.html.text)
+        written.append(html_file)
+    return written
 
 
 # --------------------------------------------------------------------------- stats
 
 
-@app.command("stats")
+@app.command("stats", cls=_Command)
 def stats(
-    dataset: str = typer.Argument(..., help="Dataset folder or URL (any layout run accepts)."),
+    dataset: str = typer.Argument(..., metavar="DATASET", help="Dataset folder or URL (any layout run accepts)."),
     split: str = typer.Option(
         "train",
         "--split",
-        help="train (default), val, test or all. Featurewise normalisation statistics must come from the "
+        help="Which images: train (default), val, test or all. Featurewise normalisation statistics must come from the "
         "training data only, or the validation score has seen the validation set.",
     ),
-    workers: int = typer.Option(0, "--workers", "-w", min=0, help="Worker processes; 0 = all cores, 1 = in-process."),
-    sample: int | None = typer.Option(None, "--sample", min=1, help="Use K images drawn at random (seed 0)."),
+    workers: int = typer.Option(
+        0, "--workers", "-w", min=0, metavar="N", help="Worker processes; 0 = all cores, 1 = in-process."
+    ),
+    sample: int | None = typer.Option(
+        None, "--sample", min=1, metavar="K", help="Use K images drawn at random (seed 0)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the statistics as JSON on stdout."),
     out: Path | None = typer.Option(
-        None, "--out", "-o", help="Write the JSON here (for load_pipeline(..., stats=) / export --stats)."
+        None,
+        "--output",
+        "-o",
+        "--out",
+        metavar="FILE",
+        help="Write the JSON here (for load_pipeline(..., stats=) / export --stats).",
     ),
-    layout: str = typer.Option("auto", "--layout", help="auto, flat, classes, splits or split-classes."),
-    executor: str = typer.Option("local", "--executor", help="Where jobs run: local or dask (augcli[dask])."),
+    layout: str = typer.Option("auto", "--layout", help="How the dataset's folders are arranged."),
+    executor: str = typer.Option(
+        "local", "--executor", metavar="NAME", help="Where jobs run: local (a process pool here), threads, or dask."
+    ),
     scheduler: str | None = _SCHEDULER,
     batch_size: int | None = _BATCH_SIZE,
     storage_option: list[str] | None = _STORAGE_OPTION,
@@ -447,18 +570,28 @@ def stats(
 # --------------------------------------------------------------------------- export
 
 
-@app.command("export")
+@app.command("export", cls=_Command)
 def export(
-    recipe: Path = typer.Argument(..., help="Recipe file or preset name."),
-    split: str = typer.Option(..., "--split", help="train (preprocess + augment) or eval (preprocess only)."),
+    recipe: Path = typer.Argument(..., metavar="RECIPE", help="Recipe file or preset name."),
+    split: str = typer.Option(
+        ..., "--split", metavar="[train|eval]", help="train (preprocess + augment) or eval (preprocess only)."
+    ),
     format: str = typer.Option(
-        "albumentations", "--format", help="albumentations: a file albumentations.load() reads back."
+        "albumentations",
+        "--format",
+        metavar="[albumentations]",
+        help="albumentations: a file albumentations.load() reads back.",
     ),
     out: Path | None = typer.Option(
-        None, "--out", "-o", help="File to write (.json, or .yaml/.yml for YAML); default: JSON on stdout."
+        None,
+        "--output",
+        "-o",
+        "--out",
+        metavar="FILE",
+        help="File to write (.json, or .yaml/.yml for YAML); default: JSON on stdout.",
     ),
     stats_file: Path | None = typer.Option(
-        None, "--stats", help="A file from `augcli stats --out`: append Normalize with its mean/std."
+        None, "--stats", metavar="FILE", help="A file from `augcli stats --output`: append Normalize with its mean/std."
     ),
 ) -> int:
     """Write the recipe as a pipeline file for a training loop (import augcli.transforms before loading it)."""
@@ -467,7 +600,11 @@ def export(
 
     if split not in ("train", "eval"):
         raise UsageError(f"unknown split '{split}'; splits: train, eval")
-    _load(recipe, online=True)  # located errors, as run shows them
+    from augcli.api import mix_left_out
+
+    note = mix_left_out(_load(recipe, online=True), split)  # located errors, as run shows them
+    if note is not None:
+        typer.echo(f"augcli: warning: {note}", err=True)
     text = export_pipeline(recipe, split=split, format=format, data_format=data_format_for(out), stats=stats_file)
     if out is None:
         typer.echo(text, nl=False)
@@ -488,7 +625,7 @@ def main() -> None:
     from augcli.executors.local import mark_command_process
 
     mark_command_process()
-    app()
+    app(prog_name="augcli")  # also under `python -m augcli`: usage and completion name the command
 
 
 if __name__ == "__main__":

@@ -23,9 +23,6 @@ import numpy as np
 import augcli  # noqa: F401  (sets NO_ALBUMENTATIONS_UPDATE before albumentations is imported)
 from augcli import registry
 
-# Applied-parameter keys that are bulky or internal; a manifest line should stay readable.
-_DROP_KEYS = {"shape", "matrix", "bbox_matrix", "output_shape", "interpolation", "mask_interpolation"}
-
 
 class StepSpec(Protocol):
     """What building needs of a step (augcli.recipe.TransformSpec): a catalogue name, parameters, inner steps."""
@@ -114,29 +111,74 @@ def run_compose(compose: Any, seed: int | None = None, **data: Any) -> dict[str,
 
 
 def applied_summary(applied: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
-    """The transforms that fired with their sampled parameters, JSON-ready and compact."""
+    """The transforms that fired with the values that decided their output, JSON-ready.
+
+    Floats keep full precision and arrays up to `_MAX_ELEMENTS` values are kept whole (a geometric
+    step's matrix, a blur's kernel, dropout holes), so a record replays its output exactly. Only what
+    the input and the recipe already fix is left out (`_STATIC_KEYS`); an array too big for a line (a
+    noise map, a displacement field) is recorded as its shape and a digest of its values.
+    """
     out = []
     for name, params in applied:
-        clean = {k: _jsonable(v) for k, v in params.items() if k not in _DROP_KEYS}
-        out.append({"name": name, "params": {k: v for k, v in clean.items() if v is not _SKIP}})
+        record: dict[str, Any] = {}
+        for key, value in params.items():
+            if key in _STATIC_KEYS or (key == "bbox_matrix" and _same(value, params.get("matrix"))):
+                continue
+            shown = _jsonable(value)
+            if shown is _SKIP:
+                shown = _digest(value)
+            if shown is not _SKIP:
+                record[key] = shown
+        out.append({"name": name, "params": {**_derived(name, params), **record}})
     return out
 
 
+# Applied-parameter keys the input image and the recipe already determine.
+_STATIC_KEYS = {"shape", "interpolation", "mask_interpolation"}
+_MAX_ELEMENTS = 256
 _SKIP = object()
 
 
+def _same(a: Any, b: Any) -> bool:
+    return a is not None and b is not None and np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def _derived(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Readable values Albumentations keeps only inside an array: a rotation's angle in degrees (from its
+    matrix), the measured standard deviation of a noise map (in the image's units)."""
+    matrix = params.get("matrix")
+    if name in ("Rotate", "SafeRotate") and isinstance(matrix, np.ndarray) and matrix.shape[0] >= 2:
+        return {"angle": float(np.degrees(np.arctan2(-matrix[1, 0], matrix[0, 0])))}
+    noise = params.get("noise_map")
+    if isinstance(noise, np.ndarray) and noise.size > _MAX_ELEMENTS:
+        return {"noise_std": float(np.std(noise))}
+    return {}
+
+
+def _digest(value: Any) -> Any:
+    """Shape, type and a digest of a big array: enough to tell two outputs' draws apart, and to check one."""
+    if not isinstance(value, (np.ndarray, list, tuple)):
+        return _SKIP
+    try:
+        data = np.ascontiguousarray(value)
+    except ValueError:  # ragged
+        return _SKIP
+    if data.dtype == object:
+        return _SKIP
+    digest = hashlib.blake2b(data.tobytes(), digest_size=8).hexdigest()
+    return {"array": list(data.shape), "dtype": str(data.dtype), "digest": digest}
+
+
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, (bool, int, str)) or value is None:
+    if isinstance(value, (bool, int, str, float)) or value is None:
         return value
-    if isinstance(value, float):
-        return round(value, 4)
     if isinstance(value, np.generic):
         return _jsonable(value.item())
     if isinstance(value, np.ndarray):
-        return _SKIP if value.size > 16 else _jsonable(value.tolist())
+        return _SKIP if value.size > _MAX_ELEMENTS else _jsonable(value.tolist())
     if isinstance(value, (list, tuple)):
         items = [_jsonable(v) for v in value]
-        return _SKIP if any(v is _SKIP for v in items) or len(items) > 16 else items
+        return _SKIP if any(v is _SKIP for v in items) or len(items) > _MAX_ELEMENTS else items
     if isinstance(value, dict):
         items2 = {str(k): _jsonable(v) for k, v in value.items()}
         return {k: v for k, v in items2.items() if v is not _SKIP}

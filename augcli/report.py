@@ -29,7 +29,8 @@ class RunReport:
     skipped: int = 0
     sources: int = 0
     failures: list[dict[str, str]] = field(default_factory=list)
-    per_split: dict[str, int] = field(default_factory=dict)
+    per_split: dict[str, int] = field(default_factory=dict)  # planned outputs
+    written_per_split: dict[str, int] = field(default_factory=dict)
     per_class: dict[str, dict[str, int]] = field(default_factory=dict)
     leaks: list[list[str]] = field(default_factory=list)
     elapsed: float = 0.0
@@ -60,8 +61,13 @@ class RunReport:
         by_class[label or "-"] = by_class.get(label or "-", 0) + outputs
 
     def add_result(self, result: Any) -> int:
-        """Fold one job's result in; returns how many outputs it accounts for (written + failed source)."""
+        """Fold one job's result in; returns how many outputs it accounts for (written, or given up on).
+
+        A source split over several jobs that fails fails in each: it is listed once.
+        """
         self.written += len(result.lines)
+        split = getattr(result, "split", "")
+        self.written_per_split[split] = self.written_per_split.get(split, 0) + len(result.lines)
         usage = result.usage
         self.peak_worker_rss_mb = max(self.peak_worker_rss_mb, usage.get("rss_mb", 0.0))
         self.peak_worker_private_mb = max(self.peak_worker_private_mb, usage.get("private_mb", 0.0))
@@ -71,9 +77,9 @@ class RunReport:
         for message in getattr(result, "warnings", ()):
             if message not in self.warnings:
                 self.warnings.append(message)
-        if result.failure:
+        if result.failure and all(f["source"] != result.rel for f in self.failures):
             self.failures.append({"source": result.rel, "reason": result.failure})
-        return len(result.lines) + (1 if result.failure else 0)
+        return max(getattr(result, "planned", 0), len(result.lines) + (1 if result.failure else 0))
 
 
 def count_labels(records: Iterable[dict[str, Any]]) -> dict[str, int]:
@@ -170,6 +176,7 @@ def run_summary(recipe: Recipe, options: Any, report: RunReport, *, status: str)
             "skipped_done": report.skipped,
             "failed_sources": len(report.failures),
             "per_split": report.per_split,
+            "written_per_split": report.written_per_split,
             "per_class": report.per_class,
             "labels": report.label_counts,
         },

@@ -61,6 +61,9 @@ class RunOptions:
 
 
 Plans = Callable[[], Iterator[tuple[Any, list[OutputPlan]]]]
+# Outputs per job at most: a source with `copies: 200` becomes several jobs, so the progress bar moves and
+# finished outputs reach the manifest (and survive a Ctrl-C for resume) while the rest are still rendering.
+JOB_OUTPUTS = 16
 
 
 def run_dataset(
@@ -170,8 +173,8 @@ def _jobs(plans: Plans, dataset: Dataset, done: set[str]) -> Iterator[Job]:
     payloads = dataset.labels.payloads if dataset.labels is not None else {}
     for sample, outs in plans():
         todo = tuple(o for o in outs if o.rel not in done)
-        if todo:
-            yield Job(sample, todo, payloads.get(sample.rel))
+        for start in range(0, len(todo), JOB_OUTPUTS):
+            yield Job(sample, todo[start : start + JOB_OUTPUTS], payloads.get(sample.rel))
 
 
 def _stop(

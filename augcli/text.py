@@ -74,10 +74,11 @@ def render_run(report: Any) -> str:
         return "\n".join(lines)
     lines.append(
         f"{report.written} written, {report.skipped} already done, {len(report.failures)} failed "
-        f"in {report.elapsed:.1f} s ({report.throughput:.1f} images/s) -> {report.output}"
+        f"in {report.elapsed:.1f} s ({report.throughput:.1f} outputs/s) -> {report.output}"
     )
     for split, count in sorted(report.per_split.items()):
-        lines.append(f"  {split}: {count} outputs")
+        written = report.written_per_split.get(split, 0)
+        lines.append(f"  {split}: {written} written" + (f" of {count} planned" if written != count else ""))
     if getattr(report, "labels", None) and report.label_counts:
         c = report.label_counts
         lines.append(
@@ -95,6 +96,14 @@ def render_run(report: Any) -> str:
         shown = ", ".join(report.ignored[:5]) + (" ..." if len(report.ignored) > 5 else "")
         lines.append(f"  ignored {len(report.ignored)} non-image files: {shown}")
     return "\n".join(lines)
+
+
+def progress_line(name: str, done: int, total: int, elapsed: float) -> str:
+    """One line of progress for a log that is not a terminal (CI): no carriage returns, no bar."""
+    rate = done / elapsed if elapsed > 0 else 0.0
+    share = f" ({100 * done / total:.0f}%)" if total else ""
+    left = f", about {(total - done) / rate:.0f} s left" if rate > 0 and done < total else ""
+    return f"{name}: {done}/{total} outputs{share}, {rate:.1f}/s{left}"
 
 
 def _mb(n: int) -> str:

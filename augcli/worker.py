@@ -86,13 +86,19 @@ class WorkerContext:
 
 @dataclass
 class JobResult:
-    """One source's outcome: its manifest lines (output path, line) and a failure reason, if any."""
+    """One job's outcome: its manifest lines (output path, line) and a failure reason, if any.
+
+    `split` and `planned` (the outputs the job was given) let the parent count written outputs per
+    split and move the progress bar by outputs, failed ones included.
+    """
 
     rel: str
     lines: list[tuple[str, str]] = field(default_factory=list)
     failure: str | None = None
     usage: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # new in this worker since its last result
+    split: str = ""
+    planned: int = 0
 
 
 def process_job(job: Job, context: WorkerContext) -> JobResult:
@@ -101,7 +107,7 @@ def process_job(job: Job, context: WorkerContext) -> JobResult:
     try:
         decoded = context.processor.read(context.inputs, sample.rel)
     except ImageReadError as exc:
-        return JobResult(sample.rel, failure=exc.message)
+        return JobResult(sample.rel, failure=exc.message, split=sample.split, planned=len(job.outputs))
     content = content_key(decoded.pixels) if context.leak_check else None
     lines: list[tuple[str, str]] = []
     try:
@@ -118,9 +124,10 @@ def process_job(job: Job, context: WorkerContext) -> JobResult:
             record = _write_output(context, sample, plan.rel, plan.copy, rendered, decoded, content)
             lines.append((plan.rel, record_line(record)))
     except Exception as exc:
-        return JobResult(sample.rel, lines, failure=first_line(exc, typed=True))
+        failure = first_line(exc, typed=True)
+        return JobResult(sample.rel, lines, failure=failure, split=sample.split, planned=len(job.outputs))
     context.jobs_done += 1
-    return JobResult(sample.rel, lines, usage=_usage(context.jobs_done))
+    return JobResult(sample.rel, lines, usage=_usage(context.jobs_done), split=sample.split, planned=len(job.outputs))
 
 
 def _write_output(

@@ -1,4 +1,8 @@
-"""The bundled presets: each validates strictly, is listed, can start a recipe, and has sample data."""
+"""The bundled presets: each validates strictly, is listed, can start a recipe, and has sample data.
+
+Presets (augcli/presets) are installed with the package and name no input; the repository's demo
+recipes (recipes/) extend them and point them at samples/.
+"""
 
 from __future__ import annotations
 
@@ -14,14 +18,19 @@ from augcli.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 RECIPES = ROOT / "recipes"
+PRESET_DIR = ROOT / "augcli" / "presets"
 SAMPLES = ROOT / "samples"
-PRESETS = sorted(p.stem for p in RECIPES.glob("*.yaml"))
+PRESETS = sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp"}
 
 runner = CliRunner()
 
 
 def preset_data(name: str) -> dict:
+    return yaml.safe_load((PRESET_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
+
+
+def demo_data(name: str) -> dict:
     return yaml.safe_load((RECIPES / f"{name}.yaml").read_text(encoding="utf-8"))
 
 
@@ -34,13 +43,17 @@ def test_the_package_sees_every_preset() -> None:
 
     assert preset_names() == PRESETS
     assert {"natural", "ocr", "satellite", "xray"} <= set(PRESETS)
+    assert sorted(p.stem for p in RECIPES.glob("*.yaml")) == PRESETS, "one demo recipe per preset"
+    assert not PRESET_DIR.is_symlink(), "presets are installed files, not a link into the repository"
 
 
 @pytest.mark.parametrize("name", PRESETS)
-def test_preset_validates_strictly(name: str) -> None:
-    result = runner.invoke(app, ["validate-recipe", "--strict", str(RECIPES / f"{name}.yaml")])
-    assert result.exit_code == 0, result.output
-    assert f"{name}.yaml: valid (0 errors, 0 warnings)" in result.stderr
+def test_preset_validates_strictly(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for arg in (name, str(RECIPES / f"{name}.yaml")):
+        result = runner.invoke(app, ["validate-recipe", "--strict", arg])
+        assert result.exit_code == 0, result.output
+        assert f"{arg}: valid (0 errors, 0 warnings)" in result.stderr
 
 
 @pytest.mark.parametrize("name", PRESETS)
@@ -50,9 +63,17 @@ def test_preset_has_the_keys_init_and_presets_rely_on(name: str) -> None:
     assert data["name"] == name
     assert data["seed"] == 0
     assert data["description"].strip() and "\n" not in data["description"].strip()
-    assert data["input"].startswith("../samples/") and (RECIPES / data["input"]).is_dir()
-    assert data["output"]["path"] == f"../out/{name}"
+    assert "input" not in data and "path" not in data["output"], "an installed preset points at no folder"
     assert not data.get("silence"), "presets pass --strict without silencing lint rules"
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_demo_recipe_extends_its_preset_with_sample_input(name: str) -> None:
+    data = demo_data(name)
+    assert (data["extends"], data["name"]) == (name, name)
+    assert data["input"].startswith("../samples/") and (RECIPES / data["input"]).is_dir()
+    assert data["output"] == {"path": f"../out/{name}"}
+    assert set(data) == {"augcli", "extends", "name", "input", "output"}, "the preset decides every step"
 
 
 def test_presets_lists_every_preset_with_its_description() -> None:
@@ -71,9 +92,9 @@ def test_init_writes_a_recipe_that_validates(tmp_path: Path, name: str) -> None:
     result = runner.invoke(app, ["init", "--preset", name, str(target)])
     assert result.exit_code == 0, result.output
     written = yaml.safe_load(target.read_text(encoding="utf-8"))
-    preset_input = (RECIPES / preset_data(name)["input"]).resolve()
-    assert (target.parent / written["input"]).resolve() == preset_input
+    assert "input" not in written
     assert written["output"]["path"] == f"out/{name}"
+    assert {k: v for k, v in written["output"].items() if k != "path"} == preset_data(name)["output"]
     assert "#" in target.read_text(encoding="utf-8"), "the preset's comments are kept"
     check = runner.invoke(app, ["validate-recipe", "--strict", str(target)])
     assert check.exit_code == 0, check.output
@@ -101,7 +122,7 @@ def test_init_with_an_unknown_preset_suggests_one(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", PRESETS)
 def test_preset_default_input_holds_images(name: str) -> None:
-    folder = (RECIPES / preset_data(name)["input"]).resolve()
+    folder = (RECIPES / demo_data(name)["input"]).resolve()
     assert folder.is_dir()
     found = images_in(folder)
     assert found, f"no images in {folder}"

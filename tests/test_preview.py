@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import re
 import shutil
@@ -276,25 +278,71 @@ def test_captions_use_the_registry_and_fall_back_to_name_and_numbers() -> None:
         {"name": "RandomCentralCrop", "params": {"crop_coords": [0, 0, 9, 9], "fraction": 0.9112}},
         {"name": "Sharpen", "params": {"fill": 0.0, "alpha": 0.31, "lightness": 1.1, "sharpening_matrix": [1]}},
     ]
-    expected = "hflip · rot90 k=3 · bright +0.09 · sat x1.31 · crop 0.91 · Sharpen alpha=0.31 lightness=1.1"
+    expected = (
+        "flip left-right · turn 270° · brightness +0.09 · saturation x1.31 · central crop 0.91 · "
+        "Sharpen alpha=0.31 lightness=1.1"
+    )
     assert pv.caption(applied) == expected
     assert pv.caption([]) == "nothing fired"
     # 16-bit sources travel as float in [0, 1], where beta is already a fraction of full scale.
-    assert pv.caption(applied[2:3], pv.CaptionContext(max_value=1.0)) == "bright +22.95"
+    assert pv.caption(applied[2:3], pv.CaptionContext(max_value=1.0)) == "brightness +22.95"
+
+
+def test_captions_leave_out_steps_that_changed_nothing_and_use_plain_words() -> None:
+    unchanged = [
+        {"name": "RandomRotate90", "params": {"factor": 0}},
+        {"name": "SquareSymmetry", "params": {"group_element": "e"}},
+        {"name": "HueSaturationValue", "params": {"hue_shift": 0.0, "sat_shift": 0.0, "val_shift": 0.0}},
+        {"name": "PadIfNeeded", "params": {"pad_top": 0, "pad_bottom": 0, "pad_left": 0, "pad_right": 0}},
+    ]
+    assert pv.caption(unchanged) == "nothing changed"
+    jitter = {"brightness": 0.81, "contrast": 0.9, "saturation": 0.96, "hue": -0.03}
+    changed = [
+        *unchanged,
+        {"name": "D4", "params": {"group_element": "hvt"}},
+        {"name": "ColorJitter", "params": jitter},
+        {"name": "HueSaturationValue", "params": {"hue_shift": 2.0, "sat_shift": 0.0, "val_shift": -3.0}},
+    ]
+    assert pv.caption(changed) == (
+        "anti-transpose · brightness x0.81 contrast x0.90 saturation x0.96 hue -0.030 · hue +2.0 value -3.0"
+    )
+
+
+def test_long_captions_wrap_onto_more_lines_instead_of_being_cut() -> None:
+    recipe = load_recipe(ROOT / "recipes" / "natural.yaml")
+    made = pv.build_preview(recipe, [CAT], options=pv.PreviewOptions(copies=1, tile=64))
+    long = " · ".join(["brightness x0.81 contrast x0.90 saturation x0.96 hue -0.030"] * 3 + ["MixUp lam=0.31"])
+    made.rows[0].tiles[1].caption = long  # type: ignore[union-attr]
+    layout = pv.plan_layout(made, tile=64)
+    font = pv.load_font(layout.font_size)
+    lines = pv.wrap_caption(long, font, layout.tile)
+    assert layout.caption_lines == len(lines) > 3
+    assert "…" not in "".join(lines) and "".join(lines).replace(" ", "") == long.replace(" ", "").replace("·", "")
+    assert "".join(lines).endswith("MixUplam=0.31") or lines[-1].endswith("lam=0.31")
 
 
 # --------------------------------------------------------------------------- HTML page
 
 
-def test_html_page_has_recipe_tables_and_tiles_beside_it(tmp_path: Path, dataset: Path) -> None:
+def test_html_page_is_one_self_contained_file_with_recipe_and_tables(
+    tmp_path: Path, dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     recipe_path = natural_recipe(tmp_path, "jpg")
-    page = tmp_path / "page"
+    page = tmp_path / "page.html"
+    monkeypatch.chdir(tmp_path)
+    only = runner.invoke(app, ["preview", str(recipe_path), "--html", str(page), "--copies", "1"])
+    assert only.exit_code == 0, only.output
+    assert only.stdout.splitlines() == [str(page)]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == sorted(["page.html", recipe_path.name])
+    assert not (tmp_path / "preview.png").exists(), "the page alone was asked for"
     result = runner.invoke(
-        app, ["preview", str(recipe_path), "--html", str(page), "--out", str(tmp_path / "s.jpg"), "--copies", "1"]
+        app, ["preview", str(recipe_path), "--html", str(page), "--output", str(tmp_path / "s.jpg"), "--copies", "1"]
     )
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == [str(tmp_path / "s.jpg"), str(page / "index.html")]
-    text = (page / "index.html").read_text(encoding="utf-8")
+    assert result.stdout.splitlines() == [str(tmp_path / "s.jpg"), str(page)]
+    assert runner.invoke(app, ["preview", str(recipe_path), "--html", str(tmp_path / "dir")]).exit_code == 2
+    text = page.read_text(encoding="utf-8")
+    assert "break-all" not in text, "words in table cells break only where they must"
     assert "# a &lt;b&gt;bold&lt;/b&gt; &amp; &quot;quoted&quot; comment" in text
     assert "<b>bold</b>" not in text
     # train rows: original + 1 copy; the val row: original only
@@ -303,8 +351,8 @@ def test_html_page_has_recipe_tables_and_tiles_beside_it(tmp_path: Path, dataset
     sources = re.findall(r'<img src="([^"]+)"', text)
     assert len(sources) == 5
     for src in sources:
-        assert (page / src).is_file()
-        with Image.open(page / src) as im:
+        assert src.startswith("data:image/png;base64,")
+        with Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))) as im:
             assert im.mode == "RGB"
 
 
@@ -398,7 +446,7 @@ def test_per_transform_has_one_row_per_step_with_range_ends(tmp_path: Path) -> N
     assert low is not None and high is not None
     assert low.applied == [{"name": "SaturationScale", "params": {"scale": 0.5}}]
     assert high.applied == [{"name": "SaturationScale", "params": {"scale": 1.5}}]
-    assert low.caption == "low: scale_range=0.5 · sat x0.50"
+    assert low.caption == "low: scale_range=0.5 · saturation x0.50"
     flips = next(r for r in made.rows if "HorizontalFlip" in r.title)
     assert all(t is not None and t.applied == [{"name": "HorizontalFlip", "params": {}}] for t in flips.tiles[1:])
 

@@ -32,6 +32,7 @@ MODELINE = f"# yaml-language-server: $schema=./{SCHEMA_FILE}"
 
 # Broken recipes whose mistake is visible in the one file, against the schema.
 SCHEMA_LEVEL = {
+    "composition_list",
     "composition_misspelled_parameter",
     "composition_misspelled_transforms",
     "composition_without_transforms",
@@ -50,8 +51,11 @@ SCHEMA_LEVEL = {
     "output_misspelled_key",
     "p_out_of_range",
     "p_out_of_range_oneof",
+    "removed_transform",
+    "renamed_parameter",
     "silence_unknown_rule",
     "silence_without_reason",
+    "step_missing_dash",
     "step_two_keys",
     "top_level_list",
     "unknown_top_level_key",

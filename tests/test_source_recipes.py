@@ -76,5 +76,5 @@ def test_imgaug_catalogue_runs_on_the_natural_samples(tmp_path: Path) -> None:
 
 
 def test_keras_recipe_explains_why_zca_whitening_is_rejected() -> None:
-    text = (RECIPES / "keras-imagedatagenerator.yaml").read_text(encoding="utf-8")
+    text = (ROOT / "augcli" / "presets" / "keras-imagedatagenerator.yaml").read_text(encoding="utf-8")
     assert "zca_whitening" in text and "150528" in text and "featurewise" in text

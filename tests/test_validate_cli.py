@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 from augcli.cli import app
@@ -163,21 +165,23 @@ def test_extends_a_preset_and_overrides_some_keys(tmp_path: Path) -> None:
         name: my-natural
         copies: 2
         output:
+          path: out/mine
           quality: 80
         """,
     )
     result = validate("--strict", mine)
     assert result.exit_code == 0, result.output
     assert "my-natural  (domain natural, seed 0, 2 copies per image)" in result.stdout
+    assert "  input:  (none; pass --input)" in result.stdout, "a preset names no input"
     output_line = next(line for line in result.stdout.splitlines() if line.strip().startswith("output:"))
-    assert output_line.split()[1].endswith("out/natural")
+    assert output_line.split()[1].endswith("out/mine")
     assert output_line.endswith("(jpg, quality 80)")
     assert "RandomResizedCrop" in result.stdout
     _, data = report(mine)
     recipe = data["recipes"][0]["recipe"]
     assert (recipe["copies"], recipe["name"]) == (2, "my-natural")
-    assert recipe["output"] == {"path": str(ROOT / "out" / "natural"), "format": "jpg", "quality": 80}
-    assert recipe["input"] == str(ROOT / "samples" / "natural")
+    assert recipe["output"] == {"path": str(tmp_path / "out" / "mine"), "format": "jpg", "quality": 80}
+    assert "input" not in recipe
 
 
 def test_a_preset_name_validates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -370,3 +374,22 @@ def test_a_composition_is_checked_with_its_own_steps(tmp_path: Path) -> None:
     )
     code, data = report("--strict", recipe)
     assert code == 0, data["recipes"][0]["problems"]
+
+
+def test_a_crop_far_smaller_than_the_input_images_is_a_warning(tmp_path: Path) -> None:
+    tiles = tmp_path / "tiles"
+    tiles.mkdir()
+    with Image.open(ROOT / "samples" / "satellite" / "soap_061.jpg") as image:
+        for i in range(3):
+            image.resize((1920, 1080)).save(tiles / f"tile{i}.jpg")
+    mine = write(tmp_path, "big.yaml", "augcli: 1\nname: big\nextends: satellite\ninput: tiles\n")
+    result = validate("-q", mine)
+    assert result.exit_code == 0, result.output
+    (line,) = [line for line in result.stderr.splitlines() if "[crop-discards]" in line]
+    assert re.search(r"satellite\.yaml:\d+:\d+: warning: preprocess\[1\]: \[crop-discards\] CenterCrop keeps", line)
+    assert "256x256 of the 1920x1080 images in the input (3% of each" in line
+    assert validate("--strict", "-q", mine).exit_code == 1
+    small = write(
+        tmp_path, "small.yaml", f"augcli: 1\nname: s\nextends: satellite\ninput: {ROOT / 'samples' / 'satellite'}\n"
+    )
+    assert validate("--strict", "-q", small).exit_code == 0, "256x256 tiles lose nothing"

@@ -1,10 +1,11 @@
-"""The HTML page: every tile with its full parameter table, and the recipe; opens from disk, no server.
+"""The HTML page: every tile with its full parameter table, and the recipe; one file, opens from disk.
 
-Returned as text plus tile files (bytes), all named relative to one folder that the CLI writes.
+Tiles are inline PNGs (data: URIs), so the page is the whole preview: nothing beside it to lose.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 
@@ -27,7 +28,7 @@ figure img{width:256px;height:256px;object-fit:contain;background:#303030;image-
 figure .label{color:#aaa;font-size:12px}figure .caption{font-size:12px;margin:4px 0}
 figure.error .box{width:256px;height:256px;background:#aa1e1e;color:#fff;padding:6px;box-sizing:border-box}
 table{border-collapse:collapse;font:11px ui-monospace,monospace;width:100%}
-td,th{border-top:1px solid #3a3a3a;padding:1px 4px;text-align:left;vertical-align:top;word-break:break-all}
+td,th{border-top:1px solid #3a3a3a;padding:1px 4px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 pre{background:#222;padding:10px;overflow:auto}
 """
 
@@ -65,12 +66,11 @@ def _tile_file(tile: Tile) -> bytes:
 
 
 def render_html(preview: Preview) -> HtmlPage:
-    """index.html plus its tile files (names relative to the page's folder); opens from disk, no server."""
-    files: dict[str, bytes] = {}
+    """The page as one text: tiles inline as data: URIs, so it opens from disk with nothing beside it."""
     sections = []
-    for r, row in enumerate(preview.rows):
+    for row in preview.rows:
         figures = []
-        for c, tile in enumerate(row.tiles):
+        for tile in row.tiles:
             if tile is None:
                 continue
             label = html.escape(tile.label)
@@ -78,11 +78,10 @@ def render_html(preview: Preview) -> HtmlPage:
                 body = f'<div class="box">{html.escape(tile.error or "error")}</div>'
                 cls = "error"
             else:
-                name = f"r{r:02d}-c{c:02d}.png"
-                files[name] = _tile_file(tile)
+                uri = "data:image/png;base64," + base64.b64encode(_tile_file(tile)).decode("ascii")
                 alt = html.escape(f"{row.title} {tile.label}", quote=True)
                 h, w = tile.pixels.shape[:2]
-                body = f'<a href="{name}"><img src="{name}" alt="{alt}" title="{w}x{h}" loading="lazy"></a>'
+                body = f'<img src="{uri}" alt="{alt}" title="{w}x{h}">'
                 cls = "tile"
             figures.append(
                 f'<figure class="{cls}"><div class="label">{label}</div>{body}'
@@ -102,4 +101,4 @@ def render_html(preview: Preview) -> HtmlPage:
         + f"\n<h2>Recipe {html.escape(preview.recipe_file)}</h2>\n<pre>{html.escape(preview.recipe_text)}</pre>\n"
         "</body></html>\n"
     )
-    return HtmlPage(index, files)
+    return HtmlPage(index)

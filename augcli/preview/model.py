@@ -93,7 +93,6 @@ class PreviewOptions:
 
 @dataclass
 class HtmlPage:
-    """A self-contained page: index.html and the tile files it references, all relative to one folder."""
+    """A self-contained page: one HTML text with every tile inline (data: URIs), to mail or open from disk."""
 
-    index: str
-    files: dict[str, bytes]
+    text: str

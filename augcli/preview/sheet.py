@@ -1,7 +1,8 @@
 """The contact sheet: a header, column headings, then per source a title, its tiles and their captions.
 
 Tiles shrink to fit a maximum width; below `MIN_TILE` the finished sheet is shrunk instead, so text
-stays legible and the layout stays predictable (tests check its geometry).
+stays legible and the layout stays predictable (tests check its geometry). Captions wrap onto as
+many lines as the longest needs: the explanation is never cut off.
 """
 
 from __future__ import annotations
@@ -89,7 +90,9 @@ def plan_layout(preview: Preview, *, tile: int = DEFAULT_TILE, max_width: int = 
         layout = dataclasses.replace(layout, tile=max(MIN_TILE, min(tile, fitted)))
     if layout.width > max_width:
         layout = dataclasses.replace(layout, scale=max_width / layout.width)
-    return layout
+    font = load_font(layout.font_size)
+    needed = [len(wrap_caption(t.caption, font, layout.tile)) for r in preview.rows for t in r.tiles if t is not None]
+    return dataclasses.replace(layout, caption_lines=max([layout.caption_lines, *needed]))
 
 
 def _fit(text: str, font: Any, width: int) -> str:
@@ -101,8 +104,11 @@ def _fit(text: str, font: Any, width: int) -> str:
     return text + "…"
 
 
-def wrap_caption(text: str, font: Any, width: int, max_lines: int) -> list[str]:
-    """Pack a caption's ` · ` parts into lines; parts never split unless one alone is too long."""
+def wrap_caption(text: str, font: Any, width: int, max_lines: int | None = None) -> list[str]:
+    """Pack a caption's ` · ` parts into lines; parts never split unless one alone is too long.
+
+    `max_lines` cuts the rest with an ellipsis (for text inside a tile); captions get every line.
+    """
     lines: list[str] = []
     current = ""
     for part in text.split(" · "):
@@ -123,7 +129,7 @@ def wrap_caption(text: str, font: Any, width: int, max_lines: int) -> list[str]:
             current = current[cut:].lstrip()
     if current:
         lines.append(current)
-    if len(lines) > max_lines:
+    if max_lines is not None and len(lines) > max_lines:
         lines = [*lines[: max_lines - 1], _fit(" · ".join(lines[max_lines - 1 :]), font, width)]
     return lines
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from augcli.pipeline import build_steps
+from augcli.recipe.crops import crop_findings
 from augcli.recipe.model import Recipe, TransformSpec
 from augcli.recipe.probe import pipeline_findings
 from augcli.recipe.problems import Finding
@@ -32,6 +33,9 @@ RULES: dict[str, str] = {
     "no-randomness": "`augment` contains nothing random: every copy of an image would be identical.",
     "size-change": "`augment` changes the image size set by `preprocess`, and nothing resizes it back: "
     "outputs of one dataset would have different sizes.",
+    "crop-discards": "With a known input (`input:` in the recipe), a crop that keeps under a quarter of the "
+    "input's images (the satellite preset's 256x256 `CenterCrop` on 1920x1080 tiles keeps 3%) throws most of "
+    "each image, and the labels in it, away: resize first or cut the images into tiles.",
     "albumentations": "Albumentations itself warned while building a step (usually a deprecated parameter).",
     "pipeline-fails": "Every step works alone, but together they raised an error on augcli's 640x480 test image "
     "(say, a crop larger than what `preprocess` leaves), so `run` would fail on images like it.",
@@ -49,6 +53,7 @@ def lint_recipe(recipe: Recipe) -> list[Finding]:
     for spec, instance in _walk(recipe.preprocess + recipe.augment):
         findings.extend(_static(recipe.domain, spec, instance))
     findings.extend(pipeline_findings(recipe))
+    findings.extend(crop_findings(recipe))
     return findings
 
 

@@ -49,16 +49,10 @@ def resolve_recipe_arg(arg: str | os.PathLike[str]) -> Path:
 
 
 def init_recipe_text(preset: str, target: Path) -> str:
-    """A preset's text (comments kept) with `input:` re-pointed from the new file's folder."""
-    source = preset_path(preset)
-    text = source.read_text(encoding="utf-8")
-    where = target.resolve().parent
+    """A preset's text (comments kept), writing to `out/<preset>` beside the new file.
 
-    def repoint(match: re.Match[str]) -> str:
-        value = match.group(2).strip().strip("'\"")
-        absolute = (source.resolve().parent / value).resolve()
-        return f"{match.group(1)}{Path(os.path.relpath(absolute, where)).as_posix()}"
-
-    text = re.sub(r"^(input:[ \t]*)(\S+)", repoint, text, count=1, flags=re.MULTILINE)
-    text = re.sub(r"^([ \t]+path:[ \t]*)(\S+)", rf"\g<1>out/{preset}", text, count=1, flags=re.MULTILINE)
-    return text
+    Presets name no input (they are installed with the package, far from any dataset): the new
+    recipe takes one with `input:` or `--input`.
+    """
+    text = preset_path(preset).read_text(encoding="utf-8")
+    return re.sub(r"^(output:[ \t]*\n)", rf"\g<1>  path: out/{preset}\n", text, count=1, flags=re.MULTILINE)

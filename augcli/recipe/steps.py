@@ -20,6 +20,7 @@ from augcli.recipe.messages import schema_messages
 from augcli.recipe.model import TransformSpec
 from augcli.recipe.probe import probe_step
 from augcli.recipe.problems import Problems
+from augcli.recipe.renames import parameter_hint, transform_hint
 from augcli.yamlloc import YamlPath
 
 
@@ -50,6 +51,10 @@ def _check_step(step: Any, path: YamlPath, collect: Problems) -> TransformSpec |
         name, params = next(iter(step.items()))
         params = {} if params is None else params
     elif isinstance(step, dict):
+        later = [str(k) for k in list(step)[1:] if str(k) in registry.catalogue()]
+        if later:  # `- A: {...}` then `  B: {...}` on the next line: B lost its dash
+            collect.add((*path, later[0]), f"a dash is missing before {later[0]}: each step starts with `- `")
+            return None
         keys = ", ".join(map(str, step))
         collect.add(path, f"a step names one transform, found several keys ({keys}); indent parameters under it")
         return None
@@ -64,8 +69,11 @@ def _check_step(step: Any, path: YamlPath, collect: Problems) -> TransformSpec |
     cls = registry.catalogue().get(name)
     if cls is None:
         hint = registry.suggest(name)
-        extra = f"; did you mean {', '.join(hint)}?" if hint else ""
+        extra = transform_hint(name) or (f"; did you mean {', '.join(hint)}?" if hint else "")
         collect.add(path, f"unknown transform '{name}'{extra}")
+        return None
+    if isinstance(params, list) and registry.is_composition(cls):
+        collect.add(here, f"{name}'s steps go under `transforms:`, e.g. `{name}: {{transforms: [...], p: 0.5}}`")
         return None
     if not isinstance(params, dict):
         collect.add(here, f"parameters of {name} must be a mapping, e.g. `{name}: {{p: 0.5}}`")
@@ -156,7 +164,9 @@ def _check_names_and_ranges(
     for key in params:
         if key not in accepted:
             hint = registry.suggest(key, list(accepted))
-            extra = f"; did you mean {', '.join(hint)}?" if hint else f"; {name} takes {', '.join(accepted)}"
+            extra = parameter_hint(key, list(accepted)) or (
+                f"; did you mean {', '.join(hint)}?" if hint else f"; {name} takes {', '.join(accepted)}"
+            )
             collect.add((*here, key), f"{name} has no parameter '{key}'{extra}")
     for key, value in params.items():
         if _non_finite(value):

@@ -46,11 +46,14 @@ class Report:
         return [p for p in self.problems if p.severity == "warning"]
 
 
-def check_recipe(path: str | os.PathLike[str], *, lint: bool = True, for_disk: bool = True) -> Report:
+def check_recipe(
+    path: str | os.PathLike[str], *, lint: bool = True, for_disk: bool = True, check_input: bool = True
+) -> Report:
     """Validate a recipe completely; never raises for problems in it (they are in the report).
 
     `for_disk`: the outputs must be images `run` can write (no Normalize at the end); online use
-    (`load_pipeline`, `export`) turns it off.
+    (`load_pipeline`, `export`) turns it off. `check_input=False`: the caller will not read the
+    recipe's `input:` (it was overridden, or the command reads no dataset), so a missing one is fine.
     """
     source = Path(path)
     problems: list[Problem] = []
@@ -59,7 +62,7 @@ def check_recipe(path: str | os.PathLike[str], *, lint: bool = True, for_disk: b
         return Report(None, problems)
     data, locations = merge(layers)
     collect = Problems(locations, display_path(source.resolve()))
-    recipe = _resolve(source, layers, data, collect)
+    recipe = _resolve(source, layers, data, collect, check_input)
     problems.extend(collect.take())
     if recipe is None or any(p.severity == "error" for p in problems):
         return Report(None, sorted_problems(problems))
@@ -93,12 +96,14 @@ def load_recipe(path: str | os.PathLike[str], *, strict: bool = False) -> Recipe
     return report.recipe
 
 
-def _resolve(source: Path, layers: list[Layer], data: dict[str, Any], collect: Problems) -> Recipe | None:
+def _resolve(
+    source: Path, layers: list[Layer], data: dict[str, Any], collect: Problems, check_input: bool
+) -> Recipe | None:
     """The merged data as a Recipe, or None with its problems collected (keys, steps, input)."""
     model = _validate_top_level(data, collect)
     preprocess = check_steps(data.get("preprocess"), ("preprocess",), collect)
     augment = check_steps(data.get("augment"), ("augment",), collect)
-    if isinstance(data.get("input"), str):
+    if check_input and isinstance(data.get("input"), str):
         _check_input(data["input"], collect)
     if model is None or preprocess is None or augment is None:
         return None

@@ -66,15 +66,14 @@ PRESETS = (
 
 
 def _rewrite(text: str, source: Path, copies: int = 2) -> str:
-    """A preset with fewer copies and its input made absolute (the copy lives in a temporary folder)."""
-    swaps = {"copies:": f"copies: {copies}", "input:": f"input: {source}"}
-    lines = [next((new for key, new in swaps.items() if line.startswith(key)), line) for line in text.splitlines()]
-    return "\n".join(lines) + "\n"
+    """A preset with fewer copies and an absolute input (presets ship without one)."""
+    lines = [f"copies: {copies}" if line.startswith("copies:") else line for line in text.splitlines()]
+    return "\n".join([*lines, f"input: {source}"]) + "\n"
 
 
 def _preset(name: str) -> Callable[[Path], tuple[Path, Path, list[str]]]:
     def make(work: Path) -> tuple[Path, Path, list[str]]:
-        text = (ROOT / "recipes" / f"{name}.yaml").read_text(encoding="utf-8")
+        text = (ROOT / "augcli" / "presets" / f"{name}.yaml").read_text(encoding="utf-8")
         folder = name if name in ("natural", "fundus", "ocr", "satellite", "xray") else "natural"
         recipe = work / f"{name}.yaml"
         recipe.write_text(_rewrite(text, ROOT / "samples" / folder), encoding="utf-8")
