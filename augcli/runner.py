@@ -28,6 +28,7 @@ from augcli.manifest import (
     iter_records,
     manifest_name,
     manifest_names,
+    missing_outputs,
     read_run_files,
     write_run,
 )
@@ -118,10 +119,19 @@ def run_dataset(
     except (KeyboardInterrupt, WorkerError) as exc:
         _stop(executor, log, outputs, recipe, options, report, started, exc)
     log.finish()
+    _account(outputs, options, report)
     _finish_labels(recipe, dataset, codec, outputs, options, report)
     report.elapsed = time.perf_counter() - started
-    write_run(outputs, options.shard, run_summary(recipe, options, report, status="complete"))
+    status = "complete" if report.accounted else "incomplete"
+    write_run(outputs, options.shard, run_summary(recipe, options, report, status=status))
     return report
+
+
+def _account(outputs: Store, options: RunOptions, report: RunReport) -> None:
+    """Complete only what can be accounted for: every listed output still there (the folder may have been
+    deleted or emptied while the run went) and every output written or skipped still listed."""
+    records, report.missing = missing_outputs(outputs, manifest_name(options.shard))
+    report.lost_records = max(0, report.written + report.skipped - records)
 
 
 def _plans(recipe: Recipe, dataset: Dataset, options: RunOptions) -> tuple[Any, Plans]:
