@@ -18,7 +18,7 @@ from typing import Any
 from augcli.datasets import Dataset, discover_dataset
 from augcli.datasets.convert import converter, relocate
 from augcli.datasets.support import summarize
-from augcli.errors import AugcliError, ExitCode, UsageError
+from augcli.errors import Stopped, UsageError
 from augcli.executors import Executor, WorkerError, make_executor
 from augcli.imageio import suffix_format
 from augcli.manifest import (
@@ -39,10 +39,6 @@ from augcli.render import mixing_partners, output_format
 from augcli.report import RunReport, count_labels, find_leaks, run_summary
 from augcli.store import Store, is_url, open_store, scheme_of
 from augcli.worker import RunTask
-
-
-class RunInterrupted(AugcliError):
-    exit_code = ExitCode.INTERRUPTED
 
 
 @dataclass(frozen=True)
@@ -197,7 +193,7 @@ def _stop(
     started: float,
     exc: BaseException,
 ) -> None:
-    """Ctrl-C, or a worker killed (out of memory?) or crashed: stop, keep what is done, say so."""
+    """Ctrl-C or SIGTERM, or a worker killed (out of memory?) or crashed: stop, keep what is done, say so."""
     executor.terminate()
     log.close()
     report.elapsed = time.perf_counter() - started
@@ -206,7 +202,7 @@ def _stop(
     if isinstance(exc, WorkerError):
         message = f"{exc.message}; {report.written} outputs are complete, run again to resume"
         raise WorkerError(message, options.output) from None
-    raise RunInterrupted(f"interrupted after {report.written} outputs; run again to resume", options.output) from None
+    raise Stopped.by(exc, f" after {report.written} outputs; run again to resume", options.output) from None
 
 
 def _finish_labels(
