@@ -18,7 +18,7 @@ from typing import Any
 from augcli.datasets import Dataset, discover_dataset
 from augcli.datasets.convert import converter, relocate
 from augcli.datasets.support import summarize
-from augcli.errors import Stopped, UsageError
+from augcli.errors import ImageWriteError, Stopped, UsageError
 from augcli.executors import Executor, WorkerError, make_executor
 from augcli.imageio import suffix_format
 from augcli.manifest import (
@@ -95,9 +95,17 @@ def run_dataset(
         options.executor, workers=min(workers, max(1, report.sources)), notice=notice, **options.executor_options
     )
     outputs = open_store(options.output, options.storage_options)
-    done = _prepare_output(outputs, recipe, options)
-    outputs.remove_temporary()
-    write_run(outputs, options.shard, run_summary(recipe, options, report, status="running"))
+    try:
+        done = _prepare_output(outputs, recipe, options)
+        outputs.remove_temporary()
+        write_run(outputs, options.shard, run_summary(recipe, options, report, status="running"))
+    except (ImageWriteError, OSError) as exc:  # a file in the way, /proc, a read-only or full disk
+        executor.terminate()
+        if isinstance(exc, ImageWriteError):
+            reason = exc.message.removeprefix("cannot write file: ")
+        else:
+            reason = exc.strerror or str(exc)
+        raise UsageError(f"cannot write to the output folder: {reason}", options.output) from None
     leak_check = len({s.split for s in dataset.samples}) > 1  # a leak needs two splits
     task = RunTask(recipe, inputs.location, outputs.location, codec, partners, options.storage_options, leak_check)
     report.skipped = _count_skipped(plans, done)
