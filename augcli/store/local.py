@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from augcli.errors import ImageWriteError, UsageError
+from augcli.errors import FULL_ERRNOS, ImageWriteError, OutputFull, UsageError
 from augcli.store.base import register_store
 
 PathLike = str | os.PathLike[str]
@@ -50,7 +50,8 @@ def atomic_write_chunks(path: PathLike, chunks: Iterable[bytes], *, fsync: bool 
         with contextlib.suppress(OSError):
             tmp.unlink()
         if isinstance(exc, OSError):
-            raise ImageWriteError(f"cannot write file: {exc.strerror or exc}", path) from None
+            kind = OutputFull if exc.errno in FULL_ERRNOS else ImageWriteError
+            raise kind(f"cannot write file: {exc.strerror or exc}", path) from None
         raise
     return written
 
