@@ -215,12 +215,15 @@ def _read_run(path: Path) -> Iterator[tuple[str, int, str]]:
             yield output, position, text
 
 
-def missing_outputs(store: Store, name: str) -> tuple[int, list[str]]:
-    """(records, files they list that the store does not hold): a run checks what it is about to call
-    complete (a folder deleted or emptied while it ran). One listing per folder, a few folders cached,
-    so an object store answers a listing per folder rather than a request per output."""
+MISSING_SHOWN = 100  # missing files named in the report and run.json (all are counted)
+
+
+def missing_outputs(store: Store, name: str) -> tuple[int, int, list[str]]:
+    """(records, files they list that the store does not hold, the first MISSING_SHOWN of those): a run
+    checks what it is about to call complete (a folder deleted or emptied while it ran). One listing per
+    folder, a few folders cached, so an object store answers a listing per folder, not a request per output."""
     listings: dict[str, set[str]] = {}
-    records = 0
+    records = count = 0
     missing: list[str] = []
     for rec in iter_records(store, name):
         records += 1
@@ -231,5 +234,7 @@ def missing_outputs(store: Store, name: str) -> tuple[int, list[str]]:
                     listings.pop(next(iter(listings)))
                 listings[folder] = set(store.listdir(folder))
             if leaf not in listings[folder]:
-                missing.append(rel)
-    return records, missing
+                count += 1
+                if len(missing) < MISSING_SHOWN:
+                    missing.append(rel)
+    return records, count, missing

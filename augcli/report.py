@@ -44,7 +44,8 @@ class RunReport:
     label_counts: dict[str, int] = field(default_factory=dict)  # objects written, dropped, clipped, ...
     executor: str = "local"
     warnings: list[str] = field(default_factory=list)  # what Albumentations or a decoder warned, each once
-    missing: list[str] = field(default_factory=list)  # listed in the manifest, gone from the output at the end
+    missing: list[str] = field(default_factory=list)  # listed in the manifest, gone at the end (the first 100)
+    missing_count: int = 0  # all of them
     lost_records: int = 0  # outputs written whose manifest lines are gone (the manifest removed mid-run)
     stopped: str | None = None  # why the run stopped early and recorded itself (the output's disk is full)
 
@@ -59,7 +60,7 @@ class RunReport:
     @property
     def accounted(self) -> bool:
         """Every output the run wrote or skipped is still listed, and every listed file still exists."""
-        return not self.missing and not self.lost_records
+        return not self.missing_count and not self.lost_records
 
     def add_planned(self, split: str, label: str | None, outputs: int) -> None:
         self.sources += 1
@@ -183,7 +184,7 @@ def run_summary(recipe: Recipe, options: Any, report: RunReport, *, status: str)
             "written": report.written,
             "skipped_done": report.skipped,
             "failed_sources": len(report.failures),
-            "missing": len(report.missing),
+            "missing": report.missing_count,
             "lost_records": report.lost_records,
             "per_split": report.per_split,
             "written_per_split": report.written_per_split,
@@ -193,7 +194,7 @@ def run_summary(recipe: Recipe, options: Any, report: RunReport, *, status: str)
         "labels": report.labels,
         "failures": report.failures,
         "stopped": report.stopped,
-        "missing": report.missing[:100],
+        "missing": report.missing,
         "warnings": report.warnings,
         "leaks": report.leaks,
         "elapsed_s": round(report.elapsed, 3),

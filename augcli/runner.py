@@ -205,7 +205,7 @@ def _execute(
 def _account(outputs: Store, options: RunOptions, report: RunReport) -> None:
     """Complete only what can be accounted for: every listed output still there (the folder may have been
     deleted or emptied while the run went) and every output written or skipped still listed."""
-    records, report.missing = missing_outputs(outputs, manifest_name(options.shard))
+    records, report.missing_count, report.missing = missing_outputs(outputs, manifest_name(options.shard))
     report.lost_records = max(0, report.written + report.skipped - records)
 
 

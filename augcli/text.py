@@ -90,11 +90,11 @@ def render_run(report: Any) -> str:
         lines.append(f"  failed: {fail['source']}: {fail['reason']}")
     if getattr(report, "stopped", None):
         lines.append(f"  stopped: {report.stopped}")
-    missing = getattr(report, "missing", [])
-    if missing:
-        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+    missing, count = getattr(report, "missing", []), getattr(report, "missing_count", 0)
+    if count:
+        shown = ", ".join(missing[:5]) + (" ..." if count > 5 else "")
         lines.append(
-            f"  missing: {len(missing)} outputs the manifest lists are not in the output "
+            f"  missing: {count} outputs the manifest lists are not in the output "
             f"(deleted while the run went?); run again to make them: {shown}"
         )
     if getattr(report, "lost_records", 0):
