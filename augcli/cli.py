@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from augcli import __version__
-from augcli.errors import AugcliError, ExitCode
+from augcli.errors import AugcliError, ExitCode, Stopped
 from augcli.text import progress_line, render_run, render_stats, render_tree
 
 
@@ -27,10 +27,9 @@ class _Group(TyperGroup):
         argv = kwargs.get("args") or (args[0] if args else None) or sys.argv[1:]
         try:
             rv = super().main(*args, **kwargs)
-        except typer.Abort:
-            _fail("interrupted", ExitCode.INTERRUPTED)
-        except KeyboardInterrupt:
-            _fail("interrupted", ExitCode.INTERRUPTED)
+        except KeyboardInterrupt as exc:  # outside parsing and the command (those raise Stopped, below)
+            stopped = Stopped.by(exc)
+            _fail(str(stopped), stopped.exit_code)
         except AugcliError as exc:
             if "--traceback" in argv:
                 raise
@@ -42,6 +41,20 @@ class _Group(TyperGroup):
             ctx = getattr(exc, "ctx", None)
             _fail(exc.format_message().splitlines()[0], ExitCode.INVALID, ctx)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        """Ctrl-C (or SIGTERM) while parsing or in a command is one line and exit 130 (143): typer
+        would turn it into a silent exit 130."""
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt as exc:
+            raise Stopped.by(exc) from None
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise Stopped.by(exc) from None
 
 
 def _fail(message: str, code: int, ctx: Any = None) -> NoReturn:

@@ -13,6 +13,17 @@ class ExitCode(enum.IntEnum):
     FAILURES = 1  # the job ran but something failed (or, with --strict, warned)
     INVALID = 2  # bad recipe, bad option, missing file: nothing was done
     INTERRUPTED = 130  # Ctrl-C
+    TERMINATED = 143  # SIGTERM (128 + 15), handled like Ctrl-C
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be (the `augcli` command installs the handler), so a run
+    stopped by `kill`, a job scheduler or a container runtime ends as cleanly as one stopped by Ctrl-C."""
+
+
+def raise_terminated(signum: int, frame: object) -> None:
+    """The SIGTERM handler of the `augcli` command."""
+    raise Terminated()
 
 
 class AugcliError(Exception):
@@ -86,3 +97,17 @@ class StoreError(AugcliError):
     Raised before a run starts, nothing was done (exit 2); raised while writing an output, the run records
     that output as failed like any other.
     """
+
+
+class Stopped(AugcliError):
+    """Ctrl-C or SIGTERM reached a command: one line, exit 130 (143 for SIGTERM), what is done kept."""
+
+    def __init__(self, message: str, path: str | os.PathLike[str] | None = None, *, terminated: bool = False):
+        super().__init__(message, path)
+        self.exit_code = ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED
+
+    @classmethod
+    def by(cls, exc: BaseException, what: str = "", path: str | os.PathLike[str] | None = None) -> Stopped:
+        """`interrupted`/`terminated` (as the signal was), followed by `what`."""
+        terminated = isinstance(exc, Terminated)
+        return cls(("terminated" if terminated else "interrupted") + what, path, terminated=terminated)

@@ -173,3 +173,23 @@ def _read_run(path: Path) -> Iterator[tuple[str, int, str]]:
         for line in fh:
             output, position, text = json.loads(line)
             yield output, position, text
+
+
+def missing_outputs(store: Store, name: str) -> tuple[int, list[str]]:
+    """(records, files they list that the store does not hold): a run checks what it is about to call
+    complete (a folder deleted or emptied while it ran). One listing per folder, a few folders cached,
+    so an object store answers a listing per folder rather than a request per output."""
+    listings: dict[str, set[str]] = {}
+    records = 0
+    missing: list[str] = []
+    for rec in iter_records(store, name):
+        records += 1
+        for rel in [rec["output"], *rec.get("labels", {}).get("files", [])]:
+            folder, _, leaf = rel.rpartition("/")
+            if folder not in listings:
+                if len(listings) >= 8:
+                    listings.pop(next(iter(listings)))
+                listings[folder] = set(store.listdir(folder))
+            if leaf not in listings[folder]:
+                missing.append(rel)
+    return records, missing

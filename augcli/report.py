@@ -44,6 +44,8 @@ class RunReport:
     label_counts: dict[str, int] = field(default_factory=dict)  # objects written, dropped, clipped, ...
     executor: str = "local"
     warnings: list[str] = field(default_factory=list)  # what Albumentations or a decoder warned, each once
+    missing: list[str] = field(default_factory=list)  # listed in the manifest, gone from the output at the end
+    lost_records: int = 0  # outputs written whose manifest lines are gone (the manifest removed mid-run)
 
     @property
     def throughput(self) -> float:
@@ -51,7 +53,12 @@ class RunReport:
 
     @property
     def exit_code(self) -> ExitCode:
-        return ExitCode.FAILURES if self.failures else ExitCode.OK
+        return ExitCode.FAILURES if self.failures or not self.accounted else ExitCode.OK
+
+    @property
+    def accounted(self) -> bool:
+        """Every output the run wrote or skipped is still listed, and every listed file still exists."""
+        return not self.missing and not self.lost_records
 
     def add_planned(self, split: str, label: str | None, outputs: int) -> None:
         self.sources += 1
@@ -175,6 +182,8 @@ def run_summary(recipe: Recipe, options: Any, report: RunReport, *, status: str)
             "written": report.written,
             "skipped_done": report.skipped,
             "failed_sources": len(report.failures),
+            "missing": len(report.missing),
+            "lost_records": report.lost_records,
             "per_split": report.per_split,
             "written_per_split": report.written_per_split,
             "per_class": report.per_class,
@@ -182,6 +191,7 @@ def run_summary(recipe: Recipe, options: Any, report: RunReport, *, status: str)
         },
         "labels": report.labels,
         "failures": report.failures,
+        "missing": report.missing[:1000],
         "warnings": report.warnings,
         "leaks": report.leaks,
         "elapsed_s": round(report.elapsed, 3),

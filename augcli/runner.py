@@ -18,7 +18,7 @@ from typing import Any
 from augcli.datasets import Dataset, discover_dataset
 from augcli.datasets.convert import converter, relocate
 from augcli.datasets.support import summarize
-from augcli.errors import AugcliError, ExitCode, UsageError
+from augcli.errors import Stopped, UsageError
 from augcli.executors import Executor, WorkerError, make_executor
 from augcli.imageio import suffix_format
 from augcli.manifest import (
@@ -28,6 +28,7 @@ from augcli.manifest import (
     iter_records,
     manifest_name,
     manifest_names,
+    missing_outputs,
     read_run_files,
     write_run,
 )
@@ -38,10 +39,6 @@ from augcli.render import mixing_partners, output_format
 from augcli.report import RunReport, count_labels, find_leaks, run_summary
 from augcli.store import Store, is_url, open_store, scheme_of
 from augcli.worker import RunTask
-
-
-class RunInterrupted(AugcliError):
-    exit_code = ExitCode.INTERRUPTED
 
 
 @dataclass(frozen=True)
@@ -118,10 +115,19 @@ def run_dataset(
     except (KeyboardInterrupt, WorkerError) as exc:
         _stop(executor, log, outputs, recipe, options, report, started, exc)
     log.finish()
+    _account(outputs, options, report)
     _finish_labels(recipe, dataset, codec, outputs, options, report)
     report.elapsed = time.perf_counter() - started
-    write_run(outputs, options.shard, run_summary(recipe, options, report, status="complete"))
+    status = "complete" if report.accounted else "incomplete"
+    write_run(outputs, options.shard, run_summary(recipe, options, report, status=status))
     return report
+
+
+def _account(outputs: Store, options: RunOptions, report: RunReport) -> None:
+    """Complete only what can be accounted for: every listed output still there (the folder may have been
+    deleted or emptied while the run went) and every output written or skipped still listed."""
+    records, report.missing = missing_outputs(outputs, manifest_name(options.shard))
+    report.lost_records = max(0, report.written + report.skipped - records)
 
 
 def _plans(recipe: Recipe, dataset: Dataset, options: RunOptions) -> tuple[Any, Plans]:
@@ -187,7 +193,7 @@ def _stop(
     started: float,
     exc: BaseException,
 ) -> None:
-    """Ctrl-C, or a worker killed (out of memory?) or crashed: stop, keep what is done, say so."""
+    """Ctrl-C or SIGTERM, or a worker killed (out of memory?) or crashed: stop, keep what is done, say so."""
     executor.terminate()
     log.close()
     report.elapsed = time.perf_counter() - started
@@ -196,7 +202,7 @@ def _stop(
     if isinstance(exc, WorkerError):
         message = f"{exc.message}; {report.written} outputs are complete, run again to resume"
         raise WorkerError(message, options.output) from None
-    raise RunInterrupted(f"interrupted after {report.written} outputs; run again to resume", options.output) from None
+    raise Stopped.by(exc, f" after {report.written} outputs; run again to resume", options.output) from None
 
 
 def _finish_labels(

@@ -88,6 +88,18 @@ def render_run(report: Any) -> str:
         )
     for fail in report.failures:
         lines.append(f"  failed: {fail['source']}: {fail['reason']}")
+    missing = getattr(report, "missing", [])
+    if missing:
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        lines.append(
+            f"  missing: {len(missing)} outputs the manifest lists are not in the output "
+            f"(deleted while the run went?); run again to make them: {shown}"
+        )
+    if getattr(report, "lost_records", 0):
+        lines.append(
+            f"  missing: {report.lost_records} outputs written are not in the manifest "
+            "(was it deleted while the run went?); run again to make them"
+        )
     for message in getattr(report, "warnings", []):
         lines.append(f"  warning: {message}")
     for pair in report.leaks:

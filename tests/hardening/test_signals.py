@@ -1,0 +1,88 @@
+"""SIGTERM is Ctrl-C, and Ctrl-C at any moment is one line (issue 13, item 9 and 10).
+
+These start the real command (`python -m augcli`): signals reach a process, not a CliRunner."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+
+def _augcli(*args: str, **kwargs: object) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,  # type: ignore[call-overload]
+    )
+
+
+def _processes_naming(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and text in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sigterm_stops_a_run_like_ctrl_c(tmp_path: Path, photos: Path, workers: str) -> None:
+    recipe = tmp_path / "slow.yaml"
+    recipe.write_text("augcli: 1\nname: slow\nseed: 1\ncopies: 200\naugment:\n  - Rotate: {limit: 30, p: 1}\n")
+    out = tmp_path / "out"
+    run = ["-m", "augcli", "run", str(recipe), "-i", str(photos), "-o", str(out), "-w", workers, "-q"]
+    proc = _augcli(*run)
+    manifest = out / "manifest.jsonl"
+    deadline = time.monotonic() + 60
+    while not (manifest.is_file() and manifest.stat().st_size) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("augcli: error: terminated after ")
+    assert json.loads((out / "run.json").read_text())["status"] == "interrupted"
+    records = [json.loads(line) for line in manifest.read_text().splitlines()]
+    assert records and all((out / r["output"]).is_file() for r in records)  # consistent: listed = written
+    assert f"terminated after {len(records)} outputs" in err
+    time.sleep(0.5)
+    assert _processes_naming(str(out)) == []  # no worker goes on writing
+    resumed = _augcli(*run)
+    _, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    assert len(list(out.glob("*.jpg"))) == 3 * 201
+
+
+@pytest.mark.parametrize("delay", [0.005, 0.03, 0.08, 0.3])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_the_command_starts_is_one_line(tmp_path: Path, delay: float, signum: int) -> None:
+    """Timed from the moment Python has imported the augcli package (before that, only Python's own
+    start-up has run), through the imports, the parsing and the command."""
+    recipe = Path(__file__).resolve().parents[2] / "recipes" / "natural.yaml"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = _augcli("-X", "importtime", "-m", "augcli", "validate-recipe", "-q", str(recipe), env=env)
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.rstrip().endswith("| augcli"):
+            break
+    time.sleep(delay)
+    proc.send_signal(signum)
+    _, rest = proc.communicate(timeout=60)
+    said = [line for line in rest.splitlines() if not line.startswith("import time:")]
+    if proc.returncode == 0:  # the command was faster than the signal
+        return
+    what = "interrupted" if signum == signal.SIGINT else "terminated"
+    assert said == [f"augcli: error: {what}"], rest[-2000:]
+    assert proc.returncode == (130 if signum == signal.SIGINT else 143)
