@@ -1,0 +1,127 @@
+"""No silent loss: the numbers each format writes are the ones its own readers (globox, pycocotools) expect,
+and whatever a run cannot carry is refused or counted (issue 14's defects)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from augcli.cli import app
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+LABELS = DATA / "labels"
+runner = CliRunner()
+SAME = "augcli: 1\nname: same\nseed: 0\ncopies: 1\noutput: {format: same}\naugment: []\n"
+
+
+def run(tmp_path: Path, src: Path, out: Path, *extra: str, recipe: str = SAME) -> str:
+    """`augcli run`; with the recipe that changes nothing, only the originals are kept (the next run's input)."""
+    path = tmp_path / "recipe.yaml"
+    path.write_text(recipe, encoding="utf-8")
+    result = runner.invoke(app, ["run", str(path), "-i", str(src), "-o", str(out), "--workers", "1", *extra])
+    assert result.exit_code == 0, result.output
+    if recipe == SAME:
+        for copy in out.rglob("*__aug001.*"):
+            copy.unlink()
+    return result.output
+
+
+def voc_boxes(path: Path) -> list[tuple[str, list[float]]]:
+    root = ET.parse(path).getroot()
+    return [
+        (el.findtext("name") or "", [float(el.findtext(f"bndbox/{k}") or "") for k in ("xmin", "ymin", "xmax", "ymax")])
+        for el in root.iter("object")
+    ]
+
+
+def _voc_tile(root: Path, boxes: list[tuple[int, int, int, int]], size: tuple[int, int] = (64, 48)) -> Path:
+    (root / "JPEGImages").mkdir(parents=True)
+    (root / "Annotations").mkdir()
+    Image.open(DATA / "chelsea.png").convert("RGB").resize(size).save(root / "JPEGImages" / "a.png")
+    objects = "".join(
+        f"<object><name>cat</name><bndbox><xmin>{x0}</xmin><ymin>{y0}</ymin><xmax>{x1}</xmax><ymax>{y1}</ymax>"
+        "</bndbox></object>"
+        for x0, y0, x1, y1 in boxes
+    )
+    (root / "Annotations" / "a.xml").write_text(f"<annotation>{objects}</annotation>", encoding="utf-8")
+    return root
+
+
+# --------------------------------------------------------------------------- VOC is 1-based (defect 2)
+
+
+def test_voc_whole_image_box_is_1_to_width_and_coco_reads_it_from_0(tmp_path: Path) -> None:
+    """A box over the whole 64x48 image is 1..64 x 1..48 in VOC and 0,0,64,48 in COCO, both ways."""
+    from pycocotools.coco import COCO
+
+    src = _voc_tile(tmp_path / "voc", [(1, 1, 64, 48), (11, 6, 20, 15)])
+    run(tmp_path, src, tmp_path / "coco", "--to", "coco")
+    coco = COCO(str(tmp_path / "coco" / "annotations" / "instances_train.json"))
+    (image,) = [i for i in coco.imgs.values() if i["file_name"] == "a.png"]
+    assert sorted(a["bbox"] for a in coco.imgToAnns[image["id"]]) == [[0, 0, 64, 48], [10, 5, 10, 10]]
+    run(tmp_path, tmp_path / "coco", tmp_path / "back", "--to", "voc")
+    assert voc_boxes(tmp_path / "back" / "Annotations" / "a.xml") == [
+        ("cat", [1, 1, 64, 48]),
+        ("cat", [11, 6, 20, 15]),
+    ]
+    run(tmp_path, src, tmp_path / "voc_again")  # VOC in, VOC out: the numbers it read
+    assert voc_boxes(tmp_path / "voc_again" / "Annotations" / "a.xml") == voc_boxes(src / "Annotations" / "a.xml")
+
+
+def test_voc_to_coco_to_voc_round_trips_the_aerial_tile(tmp_path: Path) -> None:
+    import globox
+
+    run(tmp_path, LABELS / "satellite", tmp_path / "coco", "--to", "coco")
+    run(tmp_path, tmp_path / "coco", tmp_path / "voc", "--to", "voc")
+    source = voc_boxes(LABELS / "satellite" / "OSBS_029.xml")
+    back = globox.AnnotationSet.from_pascal_voc(folder=tmp_path / "voc" / "Annotations")
+    (annotation,) = list(back)
+    got = [(b.label, list(b.ltrb)) for b in annotation.boxes]
+    assert len(got) == len(source) > 30
+    for (name, box), (want_name, want) in zip(sorted(got), sorted(source), strict=True):
+        assert name == want_name and box == pytest.approx(want, abs=0.5)
+    assert min(b[0] for _, b in got) >= 1 and max(b[2] for _, b in got) <= 400  # 1-based, inside the image
+
+
+def test_yolo_to_voc_to_yolo_keeps_boxes_within_half_a_pixel(tmp_path: Path) -> None:
+    src = tmp_path / "yolo"
+    (src / "images" / "train").mkdir(parents=True)
+    (src / "labels" / "train").mkdir(parents=True)
+    shutil.copy(LABELS / "satellite" / "OSBS_029.png", src / "images" / "train" / "tile.png")  # 400x400
+    rows = [(0.0, 0.0, 0.1, 0.05), (0.9, 0.95, 1.0, 1.0), (0.3012, 0.4551, 0.4237, 0.5016)]
+    (src / "labels" / "train" / "tile.txt").write_text(
+        "".join(f"0 {(a + c) / 2:.6f} {(b + d) / 2:.6f} {c - a:.6f} {d - b:.6f}\n" for a, b, c, d in rows)
+    )
+    run(tmp_path, src, tmp_path / "voc", "--to", "voc")
+    voc = voc_boxes(tmp_path / "voc" / "Annotations" / "tile.xml")
+    assert voc[0][1] == [1, 1, 40, 20] and voc[1][1] == [361, 381, 400, 400]  # 1-based, inclusive
+    run(tmp_path, tmp_path / "voc", tmp_path / "back", "--to", "yolo")
+    lines = (tmp_path / "back" / "labels" / "train" / "tile.txt").read_text().splitlines()
+    for line, want in zip(lines, rows, strict=True):
+        cx, cy, w, h = (float(v) for v in line.split()[1:])
+        got = [(cx - w / 2) * 400, (cy - h / 2) * 400, (cx + w / 2) * 400, (cy + h / 2) * 400]
+        assert got == pytest.approx([v * 400 for v in want], abs=0.5)
+
+
+def test_voc_written_by_augcli_loads_in_globox_at_the_manifest_boxes(tmp_path: Path) -> None:
+    """globox reads VOC numbers as they are: each is the manifest's pixel-edge box, xmin and ymin plus one."""
+    import globox
+
+    recipe = SAME.replace("copies: 1", "copies: 2").replace(
+        "augment: []", "augment:\n  - Affine: {rotate: [-30, 30], translate_percent: [-0.2, 0.2], p: 1}"
+    )
+    out = tmp_path / "out"
+    run(tmp_path, LABELS / "voc", out, recipe=recipe)
+    loaded = {a.image_id: a for a in globox.AnnotationSet.from_pascal_voc(folder=out / "Annotations")}
+    for line in (out / "manifest.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        boxes = [list(b.ltrb) for b in loaded[Path(rec["output"]).name].boxes]
+        want = [[o["box"][0] + 1, o["box"][1] + 1, o["box"][2], o["box"][3]] for o in rec["labels"]["objects"]]
+        assert boxes == want
+        assert all(1 <= b[0] <= b[2] <= rec["size"][0] and 1 <= b[1] <= b[3] <= rec["size"][1] for b in boxes)
