@@ -81,9 +81,16 @@ class VocCodec:
     def write(self, outputs: Store, image_rel: str, labels: ImageLabels, width: int, height: int) -> dict[str, Any]:
         files = []
         ints = bool(labels.meta.get("int_coords"))
+        kept = []
         for obj in labels.objects:
             if obj.box is not None:
-                obj.box = tuple(float(round(v)) if ints else round(float(v), 2) for v in obj.box)  # type: ignore[assignment]
+                x0, y0, x1, y1 = (float(round(v)) if ints else round(float(v), 2) for v in obj.box)
+                if x1 <= x0 or y1 <= y0:  # rounded to no width or height
+                    labels.counts.dropped += 1
+                    continue
+                obj.box = (x0, y0, x1, y1)
+            kept.append(obj)
+        labels.objects = kept
         if "xml" in labels.meta:
             ann = ET.fromstring(labels.meta["xml"])
             _set(ann, "filename", PurePosixPath(image_rel).name)

@@ -125,3 +125,22 @@ def test_voc_written_by_augcli_loads_in_globox_at_the_manifest_boxes(tmp_path: P
         want = [[o["box"][0] + 1, o["box"][1] + 1, o["box"][2], o["box"][3]] for o in rec["labels"]["objects"]]
         assert boxes == want
         assert all(1 <= b[0] <= b[2] <= rec["size"][0] and 1 <= b[1] <= b[3] <= rec["size"][1] for b in boxes)
+
+
+# --------------------------------------------------------------------------- no degenerate box written (defect 1)
+
+
+def test_a_box_rounded_to_no_width_is_dropped_and_counted(tmp_path: Path) -> None:
+    """A one-pixel column shrunk 4x is a quarter pixel wide: above min_area (it is tall), but VOC writes
+    integers and it rounds to no width. It must not be written, and the run must say it was dropped."""
+    src = _voc_tile(tmp_path / "voc", [(13, 6, 13, 45), (11, 6, 40, 45)])
+    recipe = SAME.replace("augment: []", "augment:\n  - Resize: {height: 12, width: 16}")
+    out = tmp_path / "out"
+    text = run(tmp_path, src, out, recipe=recipe)
+    boxes = voc_boxes(out / "Annotations" / "a__aug001.xml")
+    assert boxes == [("cat", [3, 2, 10, 11])]  # the wide one, scaled: pixel edges 2.5..10, 1.25..11.25
+    (copy,) = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines() if "aug001" in line]
+    assert len(copy["labels"]["objects"]) == 1 and copy["labels"]["counts"]["dropped"] == 1
+    counts = json.loads((out / "run.json").read_text())["counts"]["labels"]
+    assert counts["dropped"] == 1 and counts["objects"] == 3
+    assert "1 dropped" in text
