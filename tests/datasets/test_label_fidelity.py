@@ -144,3 +144,49 @@ def test_a_box_rounded_to_no_width_is_dropped_and_counted(tmp_path: Path) -> Non
     counts = json.loads((out / "run.json").read_text())["counts"]["labels"]
     assert counts["dropped"] == 1 and counts["objects"] == 3
     assert "1 dropped" in text
+
+
+# --------------------------------------------------------------------------- YOLO stays inside [0, 1] (defect 7)
+
+
+def _coco_boxes(root: Path, boxes: list[list[float]], size: tuple[int, int] = (64, 48)) -> Path:
+    (root / "images").mkdir(parents=True)
+    Image.open(DATA / "chelsea.png").convert("RGB").resize(size).save(root / "images" / "a.jpg")
+    doc = {
+        "images": [{"id": 1, "file_name": "a.jpg", "width": size[0], "height": size[1]}],
+        "annotations": [
+            {"id": i, "image_id": 1, "category_id": 1, "bbox": box, "iscrowd": 0, "area": box[2] * box[3]}
+            for i, box in enumerate(boxes, start=1)
+        ],
+        "categories": [{"id": 1, "name": "cat"}],
+    }
+    (root / "annotations.json").write_text(json.dumps(doc), encoding="utf-8")
+    return root
+
+
+def test_yolo_rows_stay_inside_the_image_exactly_and_read_back_unclipped(tmp_path: Path) -> None:
+    """Boxes from a third of the width to the right edge: cx and w rounded on their own made cx + w/2
+    1.0000005, which a reader (augcli's own included) then clips. Every edge must be in [0, 1] exactly."""
+    from decimal import Decimal
+
+    import globox
+
+    w, h = 64, 48
+    boxes = [[w * k / 97, h * k / 89, w - w * k / 97, h - h * k / 89] for k in range(1, 40)]
+    boxes += [[0, 0, w * k / 97, h * k / 89] for k in range(3, 40)]
+    src = _coco_boxes(tmp_path / "coco", boxes)
+    run(tmp_path, src, tmp_path / "yolo", "--to", "yolo")
+    rows = (tmp_path / "yolo" / "labels" / "train" / "a.txt").read_text().splitlines()
+    assert len(rows) == len(boxes)
+    for row in rows:
+        cx, cy, bw, bh = (Decimal(v) for v in row.split()[1:])
+        assert min(cx - bw / 2, cy - bh / 2) >= 0 and max(cx + bw / 2, cy + bh / 2) <= 1, row
+    loaded = globox.AnnotationSet.from_yolo_v5(
+        folder=tmp_path / "yolo" / "labels" / "train", image_folder=tmp_path / "yolo" / "images" / "train"
+    )
+    got = sorted(v for a in loaded for b in a.boxes for v in b.ltrb)
+    want = sorted(v for x, y, bw, bh in boxes for v in (x, y, x + bw, y + bh))
+    assert got == pytest.approx(want, abs=0.001)
+    again = tmp_path / "again"
+    run(tmp_path, tmp_path / "yolo", again)
+    assert json.loads((again / "run.json").read_text())["counts"]["labels"]["clipped"] == 0
