@@ -190,3 +190,28 @@ def test_yolo_rows_stay_inside_the_image_exactly_and_read_back_unclipped(tmp_pat
     again = tmp_path / "again"
     run(tmp_path, tmp_path / "yolo", again)
     assert json.loads((again / "run.json").read_text())["counts"]["labels"]["clipped"] == 0
+
+
+# --------------------------------------------------------------------------- what counts as clipped (defect 6)
+
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+
+
+def test_clipped_counts_what_the_readme_says(tmp_path: Path) -> None:
+    """VOC's last pixel is xmax = width (1-based), so the aerial tile's boxes that reach the edge are inside;
+    xmin = 0 and xmax = width + 1 are a pixel outside, clipped and counted, as the README says."""
+    assert "(YOLO 1.0000005, VOC `xmin=0` or `xmax=width+1`) are clipped and counted" in README
+    out = tmp_path / "aerial"
+    run(tmp_path, LABELS / "satellite", out)
+    source = voc_boxes(LABELS / "satellite" / "OSBS_029.xml")
+    assert sum(box[2] == 400 or box[3] == 400 for _, box in source) >= 6
+    assert json.loads((out / "run.json").read_text())["counts"]["labels"]["clipped"] == 0
+    src = _voc_tile(tmp_path / "voc", [(0, 5, 20, 30), (30, 5, 65, 30), (30, 5, 64, 48)])  # a 64x48 image
+    text = run(tmp_path, src, tmp_path / "out", "--to", "coco")
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["counts"]["labels"]["clipped"] == 2
+    assert "2 clipped" in text
+    doc = json.loads((tmp_path / "out" / "annotations" / "instances_train.json").read_text())
+    (image,) = [i for i in doc["images"] if i["file_name"] == "a.png"]
+    boxes = sorted(a["bbox"] for a in doc["annotations"] if a["image_id"] == image["id"])
+    assert boxes == [[0, 4, 20, 26], [29, 4, 35, 26], [29, 4, 35, 44]]
