@@ -84,6 +84,11 @@ class ImageLabels:
     meta: dict[str, Any] = field(default_factory=dict)  # format details (VOC XML text, COCO image entry)
     counts: LabelCounts = field(default_factory=LabelCounts)
 
+    def for_writing(self) -> ImageLabels:
+        """A copy whose objects and counts a writer may change (round, drop and count what it cannot
+        write) without changing the labels another output of the same source is made from."""
+        return replace(self, objects=[replace(o) for o in self.objects], counts=replace(self.counts))
+
 
 # --------------------------------------------------------------------------- reading: sanitise
 

@@ -5,6 +5,10 @@ Each XML is rewritten from the source's: every element is kept (pose, difficult,
 only `filename`, `size` and each object's `bndbox` change, and objects that left the image go.
 Coordinates written as integers when the source used integers. Splits come from
 `ImageSets/Main/{train,val,test}.txt` when present; the output gets its own lists.
+
+VOC coordinates are 1-based pixel indices, both ends included: `xmin=1, xmax=W` is the whole width.
+In augcli's pixel-edge coordinates (COCO's, 0 to W) that box is (xmin - 1, xmax): read subtracts 1
+from `xmin`/`ymin`, write adds it back, so VOC -> COCO -> VOC gives the same numbers.
 """
 
 from __future__ import annotations
@@ -77,9 +81,16 @@ class VocCodec:
     def write(self, outputs: Store, image_rel: str, labels: ImageLabels, width: int, height: int) -> dict[str, Any]:
         files = []
         ints = bool(labels.meta.get("int_coords"))
+        kept = []
         for obj in labels.objects:
             if obj.box is not None:
-                obj.box = tuple(float(round(v)) if ints else round(float(v), 2) for v in obj.box)  # type: ignore[assignment]
+                x0, y0, x1, y1 = (float(round(v)) if ints else round(float(v), 2) for v in obj.box)
+                if x1 <= x0 or y1 <= y0:  # rounded to no width or height
+                    labels.counts.dropped += 1
+                    continue
+                obj.box = (x0, y0, x1, y1)
+            kept.append(obj)
+        labels.objects = kept
         if "xml" in labels.meta:
             ann = ET.fromstring(labels.meta["xml"])
             _set(ann, "filename", PurePosixPath(image_rel).name)
@@ -92,7 +103,7 @@ class VocCodec:
                 el = ET.fromstring(obj.extra["xml"]) if "xml" in obj.extra else _new_object(obj.category)
                 bb = el.find("bndbox")
                 assert bb is not None and obj.box is not None
-                for key, value in zip(("xmin", "ymin", "xmax", "ymax"), obj.box, strict=True):
+                for key, value in zip(("xmin", "ymin", "xmax", "ymax"), _one_based(obj.box), strict=True):
                     _set(bb, key, str(int(value)) if ints else f"{value:g}")
                 ann.append(el)
             ET.indent(ann)
@@ -140,9 +151,16 @@ def _read_xml(inputs: Store, xml_rel: str) -> tuple[list[LabelObject], dict[str,
             raise LabelReadError(f"bndbox is not numeric: {texts}", inputs.where(xml_rel)) from None
         ints = ints and all(t.lstrip("-").isdigit() for t in texts)
         name = (obj.findtext("name") or "").strip()
-        objects.append(LabelObject(name, (x0, y0, x1, y1), extra={"xml": ET.tostring(obj, "unicode")}))
+        box = (x0 - 1, y0 - 1, x1, y1)  # 1-based, both ends included: to pixel edges
+        objects.append(LabelObject(name, box, extra={"xml": ET.tostring(obj, "unicode")}))
         ann.remove(obj)
     return objects, {"xml": ET.tostring(ann, "unicode"), "int_coords": ints}
+
+
+def _one_based(box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """Pixel edges (0..W) to VOC's 1-based, inclusive xmin, ymin, xmax, ymax."""
+    x0, y0, x1, y1 = box
+    return (round(x0 + 1, 2), round(y0 + 1, 2), x1, y1)
 
 
 def _set(parent: ET.Element, tag: str, text: str) -> None:

@@ -92,6 +92,7 @@ class YoloCodec:
 
     def write(self, outputs: Store, image_rel: str, labels: ImageLabels, width: int, height: int) -> dict[str, Any]:
         lines = []
+        kept = []
         for obj in labels.objects:
             cls = obj.extra.get("class_id", self.names.index(obj.category) if obj.category in self.names else 0)
             if obj.polygons:
@@ -104,12 +105,16 @@ class YoloCodec:
                     obj.box = (*largest.min(axis=0), *largest.max(axis=0))
                     obj.polygons = [largest]
             elif obj.box is not None:
-                x0, y0, x1, y1 = obj.box
-                cx, cy, w, h = (x0 + x1) / 2 / width, (y0 + y1) / 2 / height, (x1 - x0) / width, (y1 - y0) / height
-                line = f"{cls} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}"
+                xs, ys = _centre_size(obj.box[0], obj.box[2], width), _centre_size(obj.box[1], obj.box[3], height)
+                if xs is None or ys is None:  # no width or height in six decimals
+                    labels.counts.dropped += 1
+                    continue
+                line = f"{cls} {xs[0]} {ys[0]} {xs[1]} {ys[1]}"
                 if "kpt_shape" in self.data and obj.keypoints is not None:
                     line += _pose(obj.keypoints, width, height, int(self.data["kpt_shape"][1]))
                 lines.append(line)
+            kept.append(obj)
+        labels.objects = kept
         files = []
         if lines or labels.meta.get("had_file", True):
             rel = label_rel(image_rel)
@@ -124,6 +129,25 @@ class YoloCodec:
         rel = self.data_yaml or "data.yaml"
         outputs.put(rel, yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode("utf-8"))
         return [rel]
+
+
+MICRO = 10**6  # six decimals
+
+
+def _centre_size(lo: float, hi: float, size: int) -> tuple[str, str] | None:
+    """An interval of pixels as YOLO's centre and size in six decimals, its ends inside [0, 1] exactly:
+    the ends are rounded (whole millionths) and clipped first, then the centre is their mean, which
+    needs an even sum, so an odd one gives up a millionth of the far end. None when no size is left."""
+    a = min(max(round(lo / size * MICRO), 0), MICRO)
+    b = min(max(round(hi / size * MICRO), 0), MICRO)
+    b -= (a + b) % 2
+    if b <= a:
+        return None
+    return _decimal((a + b) // 2), _decimal(b - a)
+
+
+def _decimal(millionths: int) -> str:
+    return f"{millionths // MICRO}.{millionths % MICRO:06d}"
 
 
 def _pose(kps: np.ndarray, width: int, height: int, dim: int) -> str:

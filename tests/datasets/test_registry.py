@@ -175,7 +175,7 @@ def test_a_registered_format_converts_to_the_built_in_ones(csv_dataset: Path, tm
         el.findtext("name"): [int(el.findtext(f"bndbox/{k}") or -1) for k in ("xmin", "ymin", "xmax", "ymax")]
         for el in xml.iter("object")
     }
-    assert boxes == {"eye": [331, 40, 421, 110], "ear": [31, 20, 151, 90]}
+    assert boxes == {"eye": [332, 41, 421, 110], "ear": [32, 21, 151, 90]}  # VOC's 1-based pixel numbers
     assert (out / "ImageSets" / "Main" / "train.txt").read_text().split() == [
         "cat",
         "cat__aug001",

@@ -1,0 +1,217 @@
+"""No silent loss: the numbers each format writes are the ones its own readers (globox, pycocotools) expect,
+and whatever a run cannot carry is refused or counted (issue 14's defects)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from augcli.cli import app
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+LABELS = DATA / "labels"
+runner = CliRunner()
+SAME = "augcli: 1\nname: same\nseed: 0\ncopies: 1\noutput: {format: same}\naugment: []\n"
+
+
+def run(tmp_path: Path, src: Path, out: Path, *extra: str, recipe: str = SAME) -> str:
+    """`augcli run`; with the recipe that changes nothing, only the originals are kept (the next run's input)."""
+    path = tmp_path / "recipe.yaml"
+    path.write_text(recipe, encoding="utf-8")
+    result = runner.invoke(app, ["run", str(path), "-i", str(src), "-o", str(out), "--workers", "1", *extra])
+    assert result.exit_code == 0, result.output
+    if recipe == SAME:
+        for copy in out.rglob("*__aug001.*"):
+            copy.unlink()
+    return result.output
+
+
+def voc_boxes(path: Path) -> list[tuple[str, list[float]]]:
+    root = ET.parse(path).getroot()
+    return [
+        (el.findtext("name") or "", [float(el.findtext(f"bndbox/{k}") or "") for k in ("xmin", "ymin", "xmax", "ymax")])
+        for el in root.iter("object")
+    ]
+
+
+def _voc_tile(root: Path, boxes: list[tuple[int, int, int, int]], size: tuple[int, int] = (64, 48)) -> Path:
+    (root / "JPEGImages").mkdir(parents=True)
+    (root / "Annotations").mkdir()
+    Image.open(DATA / "chelsea.png").convert("RGB").resize(size).save(root / "JPEGImages" / "a.png")
+    objects = "".join(
+        f"<object><name>cat</name><bndbox><xmin>{x0}</xmin><ymin>{y0}</ymin><xmax>{x1}</xmax><ymax>{y1}</ymax>"
+        "</bndbox></object>"
+        for x0, y0, x1, y1 in boxes
+    )
+    (root / "Annotations" / "a.xml").write_text(f"<annotation>{objects}</annotation>", encoding="utf-8")
+    return root
+
+
+# --------------------------------------------------------------------------- VOC is 1-based (defect 2)
+
+
+def test_voc_whole_image_box_is_1_to_width_and_coco_reads_it_from_0(tmp_path: Path) -> None:
+    """A box over the whole 64x48 image is 1..64 x 1..48 in VOC and 0,0,64,48 in COCO, both ways."""
+    from pycocotools.coco import COCO
+
+    src = _voc_tile(tmp_path / "voc", [(1, 1, 64, 48), (11, 6, 20, 15)])
+    run(tmp_path, src, tmp_path / "coco", "--to", "coco")
+    coco = COCO(str(tmp_path / "coco" / "annotations" / "instances_train.json"))
+    (image,) = [i for i in coco.imgs.values() if i["file_name"] == "a.png"]
+    assert sorted(a["bbox"] for a in coco.imgToAnns[image["id"]]) == [[0, 0, 64, 48], [10, 5, 10, 10]]
+    run(tmp_path, tmp_path / "coco", tmp_path / "back", "--to", "voc")
+    assert voc_boxes(tmp_path / "back" / "Annotations" / "a.xml") == [
+        ("cat", [1, 1, 64, 48]),
+        ("cat", [11, 6, 20, 15]),
+    ]
+    run(tmp_path, src, tmp_path / "voc_again")  # VOC in, VOC out: the numbers it read
+    assert voc_boxes(tmp_path / "voc_again" / "Annotations" / "a.xml") == voc_boxes(src / "Annotations" / "a.xml")
+
+
+def test_voc_to_coco_to_voc_round_trips_the_aerial_tile(tmp_path: Path) -> None:
+    import globox
+
+    run(tmp_path, LABELS / "satellite", tmp_path / "coco", "--to", "coco")
+    run(tmp_path, tmp_path / "coco", tmp_path / "voc", "--to", "voc")
+    source = voc_boxes(LABELS / "satellite" / "OSBS_029.xml")
+    back = globox.AnnotationSet.from_pascal_voc(folder=tmp_path / "voc" / "Annotations")
+    (annotation,) = list(back)
+    got = [(b.label, list(b.ltrb)) for b in annotation.boxes]
+    assert len(got) == len(source) > 30
+    for (name, box), (want_name, want) in zip(sorted(got), sorted(source), strict=True):
+        assert name == want_name and box == pytest.approx(want, abs=0.5)
+    assert min(b[0] for _, b in got) >= 1 and max(b[2] for _, b in got) <= 400  # 1-based, inside the image
+
+
+def test_yolo_to_voc_to_yolo_keeps_boxes_within_half_a_pixel(tmp_path: Path) -> None:
+    src = tmp_path / "yolo"
+    (src / "images" / "train").mkdir(parents=True)
+    (src / "labels" / "train").mkdir(parents=True)
+    shutil.copy(LABELS / "satellite" / "OSBS_029.png", src / "images" / "train" / "tile.png")  # 400x400
+    rows = [(0.0, 0.0, 0.1, 0.05), (0.9, 0.95, 1.0, 1.0), (0.3012, 0.4551, 0.4237, 0.5016)]
+    (src / "labels" / "train" / "tile.txt").write_text(
+        "".join(f"0 {(a + c) / 2:.6f} {(b + d) / 2:.6f} {c - a:.6f} {d - b:.6f}\n" for a, b, c, d in rows)
+    )
+    run(tmp_path, src, tmp_path / "voc", "--to", "voc")
+    voc = voc_boxes(tmp_path / "voc" / "Annotations" / "tile.xml")
+    assert voc[0][1] == [1, 1, 40, 20] and voc[1][1] == [361, 381, 400, 400]  # 1-based, inclusive
+    run(tmp_path, tmp_path / "voc", tmp_path / "back", "--to", "yolo")
+    lines = (tmp_path / "back" / "labels" / "train" / "tile.txt").read_text().splitlines()
+    for line, want in zip(lines, rows, strict=True):
+        cx, cy, w, h = (float(v) for v in line.split()[1:])
+        got = [(cx - w / 2) * 400, (cy - h / 2) * 400, (cx + w / 2) * 400, (cy + h / 2) * 400]
+        assert got == pytest.approx([v * 400 for v in want], abs=0.5)
+
+
+def test_voc_written_by_augcli_loads_in_globox_at_the_manifest_boxes(tmp_path: Path) -> None:
+    """globox reads VOC numbers as they are: each is the manifest's pixel-edge box, xmin and ymin plus one."""
+    import globox
+
+    recipe = SAME.replace("copies: 1", "copies: 2").replace(
+        "augment: []", "augment:\n  - Affine: {rotate: [-30, 30], translate_percent: [-0.2, 0.2], p: 1}"
+    )
+    out = tmp_path / "out"
+    run(tmp_path, LABELS / "voc", out, recipe=recipe)
+    loaded = {a.image_id: a for a in globox.AnnotationSet.from_pascal_voc(folder=out / "Annotations")}
+    for line in (out / "manifest.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        boxes = [list(b.ltrb) for b in loaded[Path(rec["output"]).name].boxes]
+        want = [[o["box"][0] + 1, o["box"][1] + 1, o["box"][2], o["box"][3]] for o in rec["labels"]["objects"]]
+        assert boxes == want
+        assert all(1 <= b[0] <= b[2] <= rec["size"][0] and 1 <= b[1] <= b[3] <= rec["size"][1] for b in boxes)
+
+
+# --------------------------------------------------------------------------- no degenerate box written (defect 1)
+
+
+def test_a_box_rounded_to_no_width_is_dropped_and_counted(tmp_path: Path) -> None:
+    """A one-pixel column shrunk 4x is a quarter pixel wide: above min_area (it is tall), but VOC writes
+    integers and it rounds to no width. It must not be written, and the run must say it was dropped."""
+    src = _voc_tile(tmp_path / "voc", [(13, 6, 13, 45), (11, 6, 40, 45)])
+    recipe = SAME.replace("augment: []", "augment:\n  - Resize: {height: 12, width: 16}")
+    out = tmp_path / "out"
+    text = run(tmp_path, src, out, recipe=recipe)
+    boxes = voc_boxes(out / "Annotations" / "a__aug001.xml")
+    assert boxes == [("cat", [3, 2, 10, 11])]  # the wide one, scaled: pixel edges 2.5..10, 1.25..11.25
+    (copy,) = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines() if "aug001" in line]
+    assert len(copy["labels"]["objects"]) == 1 and copy["labels"]["counts"]["dropped"] == 1
+    counts = json.loads((out / "run.json").read_text())["counts"]["labels"]
+    assert counts["dropped"] == 1 and counts["objects"] == 3
+    assert "1 dropped" in text
+
+
+# --------------------------------------------------------------------------- YOLO stays inside [0, 1] (defect 7)
+
+
+def _coco_boxes(root: Path, boxes: list[list[float]], size: tuple[int, int] = (64, 48)) -> Path:
+    (root / "images").mkdir(parents=True)
+    Image.open(DATA / "chelsea.png").convert("RGB").resize(size).save(root / "images" / "a.jpg")
+    doc = {
+        "images": [{"id": 1, "file_name": "a.jpg", "width": size[0], "height": size[1]}],
+        "annotations": [
+            {"id": i, "image_id": 1, "category_id": 1, "bbox": box, "iscrowd": 0, "area": box[2] * box[3]}
+            for i, box in enumerate(boxes, start=1)
+        ],
+        "categories": [{"id": 1, "name": "cat"}],
+    }
+    (root / "annotations.json").write_text(json.dumps(doc), encoding="utf-8")
+    return root
+
+
+def test_yolo_rows_stay_inside_the_image_exactly_and_read_back_unclipped(tmp_path: Path) -> None:
+    """Boxes from a third of the width to the right edge: cx and w rounded on their own made cx + w/2
+    1.0000005, which a reader (augcli's own included) then clips. Every edge must be in [0, 1] exactly."""
+    from decimal import Decimal
+
+    import globox
+
+    w, h = 64, 48
+    boxes = [[w * k / 97, h * k / 89, w - w * k / 97, h - h * k / 89] for k in range(1, 40)]
+    boxes += [[0, 0, w * k / 97, h * k / 89] for k in range(3, 40)]
+    src = _coco_boxes(tmp_path / "coco", boxes)
+    run(tmp_path, src, tmp_path / "yolo", "--to", "yolo")
+    rows = (tmp_path / "yolo" / "labels" / "train" / "a.txt").read_text().splitlines()
+    assert len(rows) == len(boxes)
+    for row in rows:
+        cx, cy, bw, bh = (Decimal(v) for v in row.split()[1:])
+        assert min(cx - bw / 2, cy - bh / 2) >= 0 and max(cx + bw / 2, cy + bh / 2) <= 1, row
+    loaded = globox.AnnotationSet.from_yolo_v5(
+        folder=tmp_path / "yolo" / "labels" / "train", image_folder=tmp_path / "yolo" / "images" / "train"
+    )
+    got = sorted(v for a in loaded for b in a.boxes for v in b.ltrb)
+    want = sorted(v for x, y, bw, bh in boxes for v in (x, y, x + bw, y + bh))
+    assert got == pytest.approx(want, abs=0.001)
+    again = tmp_path / "again"
+    run(tmp_path, tmp_path / "yolo", again)
+    assert json.loads((again / "run.json").read_text())["counts"]["labels"]["clipped"] == 0
+
+
+# --------------------------------------------------------------------------- what counts as clipped (defect 6)
+
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+
+
+def test_clipped_counts_what_the_readme_says(tmp_path: Path) -> None:
+    """VOC's last pixel is xmax = width (1-based), so the aerial tile's boxes that reach the edge are inside;
+    xmin = 0 and xmax = width + 1 are a pixel outside, clipped and counted, as the README says."""
+    assert "(YOLO 1.0000005, VOC `xmin=0` or `xmax=width+1`) are clipped and counted" in README
+    out = tmp_path / "aerial"
+    run(tmp_path, LABELS / "satellite", out)
+    source = voc_boxes(LABELS / "satellite" / "OSBS_029.xml")
+    assert sum(box[2] == 400 or box[3] == 400 for _, box in source) >= 6
+    assert json.loads((out / "run.json").read_text())["counts"]["labels"]["clipped"] == 0
+    src = _voc_tile(tmp_path / "voc", [(0, 5, 20, 30), (30, 5, 65, 30), (30, 5, 64, 48)])  # a 64x48 image
+    text = run(tmp_path, src, tmp_path / "out", "--to", "coco")
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["counts"]["labels"]["clipped"] == 2
+    assert "2 clipped" in text
+    doc = json.loads((tmp_path / "out" / "annotations" / "instances_train.json").read_text())
+    (image,) = [i for i in doc["images"] if i["file_name"] == "a.png"]
+    boxes = sorted(a["bbox"] for a in doc["annotations"] if a["image_id"] == image["id"])
+    assert boxes == [[0, 4, 20, 26], [29, 4, 35, 26], [29, 4, 35, 44]]
