@@ -20,7 +20,7 @@ A format outside augcli registers itself the same way: `register_format(MyFormat
 from __future__ import annotations
 
 from augcli import registry as transforms_registry
-from augcli.datasets import coco, folders, labelme, masks, voc, yolo
+from augcli.datasets import coco, cvat, folders, labelme, masks, voc, yolo
 from augcli.datasets.base import LABEL_KINDS, LabelFormat
 from augcli.errors import UsageError
 
@@ -90,6 +90,7 @@ _BUILTIN: tuple[LabelFormat, ...] = (
     coco.FORMAT,
     yolo.FORMAT,
     labelme.FORMAT,
+    cvat.FORMAT,
     masks.FORMAT,
     folders.FORMAT,
 )
