@@ -21,7 +21,13 @@ from augcli.store import Store
 
 SPLITS = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
 TRAIN = "train"
-LABEL_KINDS = ("boxes", "polygons", "keypoints", "masks")  # what a format's files can hold, in display order
+LABEL_KINDS = (
+    "boxes",
+    "oriented boxes",
+    "polygons",
+    "keypoints",
+    "masks",
+)  # what a format's files can hold, in display order
 
 
 @dataclass(frozen=True)

@@ -52,12 +52,15 @@ def mask_objects(labels: ImageLabels, names: list[str]) -> list[LabelObject]:
 
 
 def polygon_objects(labels: ImageLabels, names: list[str], extra: Callable[[str], dict[str, Any]]) -> ImageLabels:
-    """Labels for a format of boxes, polygons and keypoints: a mask becomes its outline's polygons."""
+    """Labels for a format of boxes, polygons and keypoints: a mask becomes its outline's polygons, an
+    oriented box the polygon of its corners."""
     objects = []
     for obj in mask_objects(labels, names):
         polygons, mask = object_shapes(labels, obj)
         if not polygons and mask is not None:
             polygons = mask_polygons(mask)
+        if not polygons and obj.corners is not None:
+            polygons = [np.asarray(obj.corners, np.float64)]
         objects.append(
             LabelObject(obj.category, obj.box, polygons=polygons, keypoints=obj.keypoints, extra=extra(obj.category))
         )

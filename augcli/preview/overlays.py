@@ -45,6 +45,15 @@ def _draw_box(draw: ImageDraw.ImageDraw, overlay: Overlay, placement: Placement)
     draw.text((x0 + 2, ty), name, font=font, fill=(0, 0, 0))
 
 
+def _draw_oriented(draw: ImageDraw.ImageDraw, overlay: Overlay, placement: Placement) -> None:
+    """An oriented box: its outline, and a dot on its first corner (DOTA's and YOLO-OBB's order)."""
+    corners, name = overlay.data
+    xy = [_at(placement, float(x), float(y)) for x, y in corners]
+    draw.polygon(xy, outline=_colour(name), width=2)
+    cx, cy = xy[0]
+    draw.ellipse((cx - 3, cy - 3, cx + 3, cy + 3), fill=_colour(name))
+
+
 def _draw_polygon(draw: ImageDraw.ImageDraw, overlay: Overlay, placement: Placement) -> None:
     points, name = overlay.data
     xy = [_at(placement, float(x), float(y)) for x, y in points]
@@ -91,6 +100,7 @@ OVERLAY_DRAWERS: dict[str, OverlayDrawer] = {
     "mask": _draw_mask,
     "polygon": _draw_polygon,
     "box": _draw_box,
+    "oriented": _draw_oriented,
     "keypoints": _draw_keypoints,
 }
 
@@ -109,7 +119,9 @@ def label_overlays(labels: ImageLabels | None) -> list[Overlay]:
             out.append(Overlay("mask", (obj.mask, obj.category)))
         out.extend(Overlay("polygon", (poly, obj.category)) for poly in obj.polygons)
     for obj in labels.objects:
-        if obj.box is not None:
+        if obj.corners is not None:
+            out.append(Overlay("oriented", (obj.corners, obj.category)))
+        elif obj.box is not None:
             out.append(Overlay("box", (obj.box, obj.category)))
         if obj.keypoints is not None:
             out.append(Overlay("keypoints", (obj.keypoints, skeletons.get(obj.category), obj.category)))

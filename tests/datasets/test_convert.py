@@ -88,7 +88,10 @@ def test_no_converter_when_the_labels_are_already_in_the_target_format() -> None
 def test_refusals_say_why() -> None:
     with pytest.raises(UsageError) as caught:
         converter(discover_dataset(LABELS / "voc"), "yolov8")
-    assert caught.value.message == "unknown --to format 'yolov8' (formats: same, voc, coco, yolo); did you mean yolo?"
+    assert (
+        caught.value.message
+        == "unknown --to format 'yolov8' (formats: same, voc, coco, yolo, labelme, cvat); did you mean yolo?"
+    )
     with pytest.raises(UsageError, match=r"^--to coco converts labels, and the input has none \(classification"):
         converter(discover_dataset(DATA / "fundus"), "coco")
 
