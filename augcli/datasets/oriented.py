@@ -71,7 +71,7 @@ def fit_rectangle(points: np.ndarray, width: float, height: float) -> np.ndarray
             and corners[:, 0].max() <= width + tol
             and corners[:, 1].max() <= height + tol
         )
-        if inside and area > 0 and (best is None or area < best[0] - tol):
+        if inside and area > 0 and (best is None or area < best[0] * (1 - 1e-9)):
             best = (area, corners)
     if best is None:
         return None
