@@ -1,8 +1,8 @@
 """What the oriented-box formats (YOLO-OBB, DOTA) share: which corners an object is written as.
 
 An object read from them has its corners. One converted from another format (`run --to yolo-obb`)
-keeps what it had while it moves, and is written as: its corners; else the rectangle fitted to its
-polygons (a mask's outline first), inside the image; else its upright box. Keypoints have no place
+keeps what it had while it moves, and is written as: its corners; else the minimum-area rectangle
+around its polygons (a mask's outline first); else its upright box. Keypoints have no place
 in these formats.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from augcli.datasets.labels import ImageLabels, LabelObject
-from augcli.datasets.oriented import bounds, fit_rectangle
+from augcli.datasets.oriented import bounds, min_area_rectangle
 from augcli.datasets.shapes import polygon_objects
 
 
@@ -19,7 +19,7 @@ def written_corners(obj: LabelObject, width: int, height: int) -> np.ndarray | N
     """The four corners an object is written as (and its `corners`/`box` set to them); None: nothing."""
     corners = obj.corners
     if corners is None and obj.polygons:
-        corners = fit_rectangle(np.concatenate(obj.polygons), width, height)
+        corners = min_area_rectangle(np.concatenate(obj.polygons))
         obj.box_source = "polygon"
     if corners is None and obj.box is not None:
         x0, y0, x1, y1 = obj.box

@@ -4,7 +4,9 @@ per object `class x1 y1 x2 y2 x3 y3 x4 y4`, the four corners normalised to 0..1.
 Detected before plain YOLO when every line of the first label files has exactly nine fields; a YOLO
 segmentation set whose polygons all have four vertices looks the same, so such a set is read as
 plain YOLO only when the recipe says `labels: {format: yolo}`. Corners are written clockwise (on
-screen), inside 0..1 (Ultralytics drops a label file with a value outside).
+screen) inside 0..1 (Ultralytics drops a label file with a value outside): a rectangle that reaches
+past the image edge (a box cut by it at an angle) is written as the four-corner shape closest to
+its part inside (`inside_quad`), which Ultralytics fits with a rectangle when it loads it.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from augcli.datasets.base import Codec, ConversionTarget, Dataset, LabelSet, read_text
-from augcli.datasets.labels import ImageLabels, LabelObject, objects_record
+from augcli.datasets.labels import ImageLabels, LabelObject, clip_polygon, objects_record, polygon_area
 from augcli.datasets.obb import to_oriented, written_corners
-from augcli.datasets.oriented import bounds
+from augcli.datasets.oriented import bounds, clockwise
 from augcli.datasets.yolo import FORMAT as YOLO
 from augcli.datasets.yolo import LabelReadError, YoloCodec, label_rel
 from augcli.store import Store
@@ -60,6 +62,8 @@ class YoloObbCodec(YoloCodec):
                 labels.counts.dropped += 1  # a keypoint-only object: YOLO-OBB has no place for it
                 continue
             cls = obj.extra.get("class_id", self.names.index(obj.category) if obj.category in self.names else 0)
+            corners = inside_quad(corners, width, height)
+            obj.corners = corners
             norm = np.clip(corners / (width, height), 0.0, 1.0)
             lines.append(f"{cls} " + " ".join(f"{v:.6f}" for v in norm.reshape(-1)))
             kept.append(obj)
@@ -70,6 +74,23 @@ class YoloObbCodec(YoloCodec):
             outputs.put(rel, "".join(line + "\n" for line in lines).encode("utf-8"))
             files.append(rel)
         return {"objects": objects_record(labels), "files": files}
+
+
+def inside_quad(corners: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Four corners inside the image for a rectangle that reaches past its edge: the rectangle cut to
+    the image, then the vertex whose triangle with its neighbours is smallest dropped until four are
+    left (DOTA's devkit does the same when it tiles). A rectangle inside is returned as it is."""
+    c = np.asarray(corners, np.float64)
+    if c[:, 0].min() >= 0 and c[:, 1].min() >= 0 and c[:, 0].max() <= width and c[:, 1].max() <= height:
+        return c
+    poly = [p for p in clip_polygon(c, width, height)]
+    while len(poly) > 4:
+        n = len(poly)
+        areas = [polygon_area(np.array([poly[i - 1], poly[i], poly[(i + 1) % n]])) for i in range(n)]
+        poly.pop(int(np.argmin(areas)))
+    while len(poly) < 4:  # a sliver: a triangle (or less) inside
+        poly.append(poly[-1])
+    return clockwise(np.array(poly), c[0])
 
 
 # --------------------------------------------------------------------------- conversion into YOLO-OBB

@@ -14,7 +14,7 @@ from PIL import Image
 from test_labels import manifest, run, write
 
 from augcli.datasets import discover_dataset
-from augcli.datasets.oriented import clockwise, convex_hull, fit_rectangle, from_rotated, signed_area, to_rotated
+from augcli.datasets.oriented import clockwise, convex_hull, from_rotated, min_area_rectangle, signed_area, to_rotated
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 W, H = 451, 300
@@ -92,7 +92,7 @@ def read_dota(path: Path) -> dict[str, tuple[np.ndarray, int]]:
 
 def test_a_rotated_rectangle_is_its_own_fitted_rectangle() -> None:
     rect = from_rotated(100, 100, 200, 140, 30)
-    fitted = fit_rectangle(rect, 1000, 1000)
+    fitted = min_area_rectangle(rect)
     assert fitted is not None and same_corners(fitted, rect, 1e-6)
     assert signed_area(clockwise(fitted)) == pytest.approx(100 * 40)
     assert to_rotated(clockwise(rect, rect[0])) == pytest.approx((100, 100, 200, 140, 30))
@@ -100,26 +100,27 @@ def test_a_rotated_rectangle_is_its_own_fitted_rectangle() -> None:
 
 def test_a_sheared_box_becomes_the_smallest_rectangle_around_it() -> None:
     parallelogram = np.array([[0, 0], [10, 0], [14, 4], [4, 4]], float) + 5
-    fitted = fit_rectangle(parallelogram, 100, 100)
+    fitted = min_area_rectangle(parallelogram)
     assert fitted is not None
     assert abs(signed_area(fitted)) == pytest.approx(14 * 4)  # upright: 14 x 4 beats every slanted one
     assert same_corners(fitted, np.array([[5, 5], [19, 5], [19, 9], [5, 9]], float), 1e-6)
 
 
-def test_the_fitted_rectangle_stays_inside_the_image() -> None:
+def test_a_box_cut_by_the_edge_at_an_angle_keeps_its_angle() -> None:
     from augcli.datasets.labels import clip_polygon
 
-    # A long thin box at 45 degrees, cut by all four edges of a 10x10 image: the smallest rectangle
-    # around what is left is its own 45-degree one, which sticks out; the one written must not.
-    cut = clip_polygon(from_rotated(-2, 4, 12, 6, 45), 10, 10)
-    free = fit_rectangle(cut, 1e9, 1e9)
-    fitted = fit_rectangle(cut, 10, 10)
-    assert free is not None and fitted is not None
-    assert free.min() < -0.1 or free.max() > 10.1
-    assert fitted.min() >= 0 and fitted.max() <= 10
-    assert abs(signed_area(fitted)) >= abs(signed_area(free))
+    # A 40x10 box at 30 degrees, its left end cut off by the edge x = 0: what is left is a pentagon
+    # with a side on the edge; the smallest rectangle around it is the box's own, shortened.
+    box = from_rotated(-10, 45, 30, 55, 30)
+    cut = clip_polygon(box, 100, 100)
+    rect = min_area_rectangle(cut)
+    assert rect is not None
+    sides = rect[1] - rect[0], rect[2] - rect[1]
+    angles = sorted(math.degrees(math.atan2(d[1], d[0])) % 180 for d in sides)
+    assert angles == pytest.approx([30, 120], abs=1e-6)
     for p in cut:
-        assert cv2.pointPolygonTest(fitted.astype(np.float32), (float(p[0]), float(p[1])), True) >= -1e-4
+        assert cv2.pointPolygonTest(rect.astype(np.float32), (float(p[0]), float(p[1])), True) >= -1e-3
+    assert abs(signed_area(rect)) < 40 * 10
 
 
 def test_hull_and_clockwise_order() -> None:
@@ -178,27 +179,33 @@ def test_flips_mirror_the_corners_and_keep_them_clockwise(tmp_path: Path) -> Non
 
 
 def test_a_crop_that_cuts_a_box_keeps_the_rectangle_around_what_is_left(tmp_path: Path) -> None:
-    src = make_yolo_obb(tmp_path / "obb")
-    out = tmp_path / "out"
-    # x 0..150 keeps the left part of the yellow box (x 96..204) and none of the purple one.
-    run(recipe(tmp_path, "Crop: {x_min: 0, y_min: 0, x_max: 150, y_max: 300, p: 1}"), src, out)
-    got = read_yolo_obb(out / "labels" / "train" / "cat__aug001.txt")
-    assert list(got) == [0]
-    yellow = got[0] * (150 / W, 1)  # read_yolo_obb scaled by the source width
-    # The part inside the crop, by hand: the box clipped at x = 150.
     from augcli.datasets.labels import clip_polygon, polygon_area
 
-    visible = clip_polygon(corners("yellow"), 150, 300)
-    assert (yellow[:, 0] >= 0).all() and (yellow[:, 0] <= 150).all()
-    for p in visible:  # every point of what is left lies in the written rectangle
-        assert cv2.pointPolygonTest(yellow.astype(np.float32), (float(p[0]), float(p[1])), True) >= -0.01
-    # ... and the rectangle is the smallest that fits in the image: no bigger than the upright box.
-    x0, y0 = visible.min(axis=0)
-    x1, y1 = visible.max(axis=0)
-    assert abs(signed_area(yellow)) <= (x1 - x0) * (y1 - y0) * (1 + 1e-5)
-    assert abs(signed_area(yellow)) >= polygon_area(visible) * (1 - 1e-5)
-    rec = manifest(out)
-    assert sum(r["labels"]["counts"]["dropped"] for r in rec) == 1  # purple left the image
+    src = make_yolo_obb(tmp_path / "obb")
+    crop = recipe(tmp_path, "Crop: {x_min: 0, y_min: 0, x_max: 150, y_max: 300, p: 1}")
+    # x 0..150 keeps the left part of the yellow box (x 96..204) and none of the purple one.
+    run(crop, src, tmp_path / "dota", 1, "--to", "dota")
+    got = read_dota(tmp_path / "dota" / "train" / "labelTxt" / "cat__aug001.txt")
+    assert list(got) == ["yellow"]
+    rect = got["yellow"][0]
+    visible = clip_polygon(corners("yellow"), 150, 300)  # by hand: the box cut at x = 150
+    for p in visible:  # every point of what is left lies in the written rectangle ...
+        assert cv2.pointPolygonTest(rect.astype(np.float32), (float(p[0]), float(p[1])), True) >= -0.01
+    # ... which keeps the box's angle (25 degrees) and is as small as can hold it.
+    angles = sorted(math.degrees(math.atan2(d[1], d[0])) % 180 for d in (rect[1] - rect[0], rect[2] - rect[1]))
+    assert angles == pytest.approx([25, 115], abs=0.01)
+    assert polygon_area(visible) <= abs(signed_area(rect)) < polygon_area(corners("yellow"))
+    assert rect[:, 0].max() > 150  # it reaches past the cut: DOTA and CVAT write it so
+    assert sum(r["labels"]["counts"]["dropped"] for r in manifest(tmp_path / "dota")) == 1  # purple left
+    # YOLO-OBB holds values in 0..1 only: four corners inside the image that keep nearly all of the
+    # rectangle's part inside it (which is all of the box's visible part).
+    run(crop, src, tmp_path / "obb_out")
+    yolo = read_yolo_obb(tmp_path / "obb_out" / "labels" / "train" / "cat__aug001.txt")[0] * (150 / W, 1)
+    inside = clip_polygon(rect, 150, 300)
+    assert (yolo[:, 0] <= 150 + 1e-3).all() and len(inside) == 5
+    for p in yolo:  # its corners are corners of the rectangle's part inside
+        assert np.abs(inside - p).max(axis=1).min() <= 0.01
+    assert abs(signed_area(yolo)) >= 0.97 * polygon_area(inside)
 
 
 def test_a_box_mostly_cut_away_is_dropped_below_min_visibility(tmp_path: Path) -> None:
@@ -266,11 +273,52 @@ def test_coco_polygons_convert_to_fitted_rectangles(tmp_path: Path, to: str) -> 
             values = np.array([float(v) for v in (row[1:] if to == "yolo-obb" else row[:8])]).reshape(4, 2)
             pts = values * (width, height) if to == "yolo-obb" else values
             assert pts == pytest.approx(np.array(obj["corners"]), abs=0.01 + 1e-6 * width)
-            side = np.hypot(*(pts[1] - pts[0])), np.hypot(*(pts[2] - pts[1]))
-            diag = np.hypot(*(pts[2] - pts[0]))
-            assert diag == pytest.approx(math.hypot(*side), rel=1e-3)  # a rectangle
+            if to == "dota":  # a rectangle (YOLO-OBB's corners are clipped to the image)
+                side = np.hypot(*(pts[1] - pts[0])), np.hypot(*(pts[2] - pts[1]))
+                diag = np.hypot(*(pts[2] - pts[0]))
+                assert diag == pytest.approx(math.hypot(*side), rel=1e-3)
     if to == "yolo-obb":
         names = [
             c["name"] for c in json.loads((DATA / "labels" / "coco" / "annotations.json").read_text())["categories"]
         ]
         assert yaml.safe_load((out / "data.yaml").read_text())["names"] == names
+
+
+# --------------------------------------------------------------------------- preview and mixing
+
+
+def test_preview_draws_oriented_boxes(tmp_path: Path) -> None:
+    from augcli import preview as pv
+    from augcli.recipe import load_recipe
+
+    src = make_yolo_obb(tmp_path / "obb")
+    loaded = load_recipe(recipe(tmp_path, "Affine: {rotate: [-30, 30], p: 1}"))
+    result = pv.make_preview(loaded, options=pv.PreviewOptions(input=src, images=1, copies=2))
+    tiles = [t for row in result.preview.rows for t in row.tiles if t is not None]
+    assert tiles and all(t.error is None for t in tiles)
+    drawn = [o for t in tiles for o in t.overlays if o.kind == "oriented"]
+    assert len(drawn) == 2 * len(tiles)
+    assert result.sheet.size[0] > 0
+
+
+def test_cutmix_cuts_oriented_boxes_and_keeps_them_rectangles(tmp_path: Path) -> None:
+    src = make_yolo_obb(tmp_path / "obb")
+    Image.fromarray(painted()[::-1].copy()).save(src / "images" / "train" / "flipped.png")
+    flipped = corners("yellow") * (1, -1) + (0, H)
+    line = "0 " + " ".join(f"{v:.6f}" for v in (flipped / (W, H)).reshape(-1))
+    (src / "labels" / "train" / "flipped.txt").write_text(line + "\n")
+    text = ONE.format(step="HorizontalFlip: {p: 0.5}", labels="mix: {p_cutmix: 1.0}\n").replace(
+        "copies: 1", "copies: 4"
+    )
+    out = tmp_path / "out"
+    run(write(tmp_path, text), src, out)
+    mixed = [r for r in manifest(out) if r.get("mix")]
+    assert mixed
+    for rec in mixed:
+        width, height = rec["size"]
+        txt = out / rec["output"].replace("images/", "labels/", 1)
+        rows = [r.split() for r in txt.with_suffix(".txt").read_text().splitlines() if r.strip()]
+        assert len(rows) == len(rec["labels"]["objects"]) == sum(rec["mix"]["objects"])
+        for obj in rec["labels"]["objects"]:
+            pts = np.array(obj["corners"])
+            assert (pts >= -0.01).all() and (pts[:, 0] <= width + 0.01).all() and (pts[:, 1] <= height + 0.01).all()
