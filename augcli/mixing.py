@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from augcli.datasets.labels import ImageLabels, LabelObject, LabelOptions, clip_polygon, polygon_area
-from augcli.datasets.oriented import bounds, clockwise, fit_rectangle
+from augcli.datasets.oriented import bounds, clockwise, min_area_rectangle
 
 Mode = Literal["mixup", "cutmix"]
 Box = tuple[int, int, int, int]
@@ -338,13 +338,10 @@ def _keep_in(obj: LabelObject, regions: list[Rect], options: LabelOptions) -> tu
         visible = sum(polygon_area(c) for c in parts) / polygon_area(quad) if polygon_area(quad) > 0 else 0.0
         if not parts or visible < options.min_visibility:
             return None, 0
-        # One rectangle around what is left (inside the regions' bounds, so inside the image).
-        x0, y0, x1, y1 = _bounds(regions)
-        origin = np.array([x0, y0])
-        rect = fit_rectangle(np.concatenate(parts) - origin, x1 - x0, y1 - y0)
+        rect = min_area_rectangle(np.concatenate(parts))  # one rectangle around what is left
         if rect is None:
             return None, 0
-        new.corners = clockwise(rect + origin, quad[0])
+        new.corners = clockwise(rect, quad[0])
         new.box, new.box_source = bounds(new.corners), "oriented"
     elif obj.polygons:
         before = sum(polygon_area(p) for p in obj.polygons)

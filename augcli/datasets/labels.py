@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from augcli.datasets.oriented import bounds, clockwise, fit_rectangle
+from augcli.datasets.oriented import bounds, clockwise, min_area_rectangle
 
 VOID = 255
 
@@ -111,7 +111,8 @@ def sanitize(labels: ImageLabels, width: int, height: int) -> ImageLabels:
                 continue
             if corners is not obj.corners:
                 counts.clipped += 1
-            obj = replace(obj, corners=corners, box=bounds(corners))
+            objects.append(replace(obj, corners=corners, box=bounds(corners)))
+            continue
         if obj.box is not None:
             x0, y0, x1, y1 = (float(v) for v in obj.box)
             x0, x1 = min(x0, x1), max(x0, x1)
@@ -136,14 +137,14 @@ def _sanitize_corners(corners: np.ndarray, width: int, height: int) -> np.ndarra
     c = np.asarray(corners, np.float64).reshape(4, 2)
     if c[:, 0].min() >= 0 and c[:, 1].min() >= 0 and c[:, 0].max() <= width and c[:, 1].max() <= height:
         return corners if polygon_area(c) > 0 else None
-    return _fit(c, clip_polygon(c, width, height), width, height)
+    return _fit(c, clip_polygon(c, width, height))
 
 
-def _fit(quad: np.ndarray, clipped: np.ndarray, width: float, height: float) -> np.ndarray | None:
-    """The rectangle written for a moved (and clipped) oriented box, its first corner kept."""
+def _fit(quad: np.ndarray, clipped: np.ndarray) -> np.ndarray | None:
+    """The rectangle written for a moved oriented box (around its part inside), its first corner kept."""
     if len(clipped) < 3 or polygon_area(clipped) <= 0:
         return None
-    rect = fit_rectangle(clipped, width, height)
+    rect = min_area_rectangle(clipped)
     return clockwise(rect, quad[0]) if rect is not None else None
 
 
@@ -322,7 +323,7 @@ def from_targets(
             quad = np.array(moved.get((i, "obb", 0), []), np.float64).reshape(-1, 2)
             clipped = clip_polygon(quad, width, height)
             visible = polygon_area(clipped) / polygon_area(quad) if polygon_area(quad) > 0 else 0.0
-            rect = _fit(quad, clipped, width, height)
+            rect = _fit(quad, clipped)
             if rect is None or visible < options.min_visibility or polygon_area(rect) < options.min_area:
                 counts.dropped += 1
                 continue

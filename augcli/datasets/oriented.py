@@ -2,10 +2,12 @@
 
 An oriented box travels as its four corners (as keypoints, so every geometric transform moves them
 exactly as it moves the pixels) and is written back as a rectangle: after a transform the corners
-may form a parallelogram (shear, non-uniform scale) or a quadrilateral cut by the image edge, and
-`fit_rectangle` turns that into the smallest-area rectangle that holds it *and lies inside the
-image* (a YOLO-OBB reader refuses coordinates outside 0..1). Corners are kept clockwise as seen on
-screen (y down), the first one where the source's first corner went (DOTA's first corner matters).
+may form a parallelogram (shear, non-uniform scale), or a polygon once the part outside the image
+is cut off, and `min_area_rectangle` turns that into the smallest rectangle that holds it. That
+rectangle may reach a little past the image edge (a sheared box near it; a box cut by it at an
+angle): requiring it inside would turn every box cut by the edge upright, since only an upright
+rectangle can hold a polygon with a side on the edge. Corners are kept clockwise as seen on screen
+(y down), the first one where the source's first corner went (DOTA's first corner matters).
 """
 
 from __future__ import annotations
@@ -38,47 +40,26 @@ def _cross(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float
     return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
 
 
-def _rectangle_at(hull: np.ndarray, angle: float) -> tuple[np.ndarray, float]:
-    """The bounding rectangle of `hull` with sides at `angle` (radians): corners, area."""
-    c, s = math.cos(angle), math.sin(angle)
-    u = hull @ np.array([c, s])  # along the first side
-    v = hull @ np.array([-s, c])  # along the second
-    u0, u1, v0, v1 = u.min(), u.max(), v.min(), v.max()
-    axes = np.array([[c, s], [-s, c]])
-    corners = np.array([[u0, v0], [u1, v0], [u1, v1], [u0, v1]]) @ axes
-    return corners, float((u1 - u0) * (v1 - v0))
-
-
-def fit_rectangle(points: np.ndarray, width: float, height: float) -> np.ndarray | None:
-    """The minimum-area rectangle around `points` among those inside the image (0..width, 0..height).
-
-    Candidates are the hull's edge directions (rotating calipers: the unconstrained minimum lies on
-    one) and the image's axes, which always fit when the points are inside the image. None when the
-    points span no area.
-    """
+def min_area_rectangle(points: np.ndarray) -> np.ndarray | None:
+    """The minimum-area rectangle around `points` (rotating calipers: one of its sides lies along an
+    edge of the convex hull); None when the points span no area."""
     hull = convex_hull(points)
     if len(hull) < 3:
         return None
     edges = np.roll(hull, -1, axis=0) - hull
-    angles = {0.0, *(math.atan2(dy, dx) % (math.pi / 2) for dx, dy in edges if abs(dx) + abs(dy) > _EPS)}
-    tol = _EPS * max(width, height, 1.0)
-    best: tuple[float, np.ndarray] | None = None
-    for angle in sorted(angles):
-        corners, area = _rectangle_at(hull, angle)
-        inside = (
-            corners[:, 0].min() >= -tol
-            and corners[:, 1].min() >= -tol
-            and corners[:, 0].max() <= width + tol
-            and corners[:, 1].max() <= height + tol
-        )
-        if inside and area > 0 and (best is None or area < best[0] - tol):
-            best = (area, corners)
-    if best is None:
+    edges = edges[np.abs(edges).sum(axis=1) > _EPS]
+    angles = np.arctan2(edges[:, 1], edges[:, 0])
+    c, s = np.cos(angles), np.sin(angles)
+    u = hull[:, :1] * c + hull[:, 1:] * s  # (n, m): along each candidate's first side
+    v = -hull[:, :1] * s + hull[:, 1:] * c  # along its second
+    u0, u1, v0, v1 = u.min(axis=0), u.max(axis=0), v.min(axis=0), v.max(axis=0)
+    areas = (u1 - u0) * (v1 - v0)
+    best = int(np.argmin(areas))
+    if areas[best] <= 0:
         return None
-    corners = best[1]
-    corners[:, 0] = np.clip(corners[:, 0], 0.0, width)
-    corners[:, 1] = np.clip(corners[:, 1], 0.0, height)
-    return corners
+    uu = np.array([u0[best], u1[best], u1[best], u0[best]])
+    vv = np.array([v0[best], v0[best], v1[best], v1[best]])
+    return np.column_stack([uu * c[best] - vv * s[best], uu * s[best] + vv * c[best]])
 
 
 def clockwise(corners: np.ndarray, first: np.ndarray | None = None) -> np.ndarray:

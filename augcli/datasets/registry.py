@@ -20,7 +20,7 @@ A format outside augcli registers itself the same way: `register_format(MyFormat
 from __future__ import annotations
 
 from augcli import registry as transforms_registry
-from augcli.datasets import coco, cvat, folders, labelme, masks, voc, yolo
+from augcli.datasets import coco, cvat, dota, folders, labelme, masks, voc, yolo, yolo_obb
 from augcli.datasets.base import LABEL_KINDS, LabelFormat
 from augcli.errors import UsageError
 
@@ -91,6 +91,8 @@ _BUILTIN: tuple[LabelFormat, ...] = (
     yolo.FORMAT,
     labelme.FORMAT,
     cvat.FORMAT,
+    yolo_obb.FORMAT,
+    dota.FORMAT,
     masks.FORMAT,
     folders.FORMAT,
 )

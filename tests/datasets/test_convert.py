@@ -90,7 +90,8 @@ def test_refusals_say_why() -> None:
         converter(discover_dataset(LABELS / "voc"), "yolov8")
     assert (
         caught.value.message
-        == "unknown --to format 'yolov8' (formats: same, voc, coco, yolo, labelme, cvat); did you mean yolo?"
+        == "unknown --to format 'yolov8' (formats: same, voc, coco, yolo, labelme, cvat, yolo-obb, dota); "
+        "did you mean yolo?"
     )
     with pytest.raises(UsageError, match=r"^--to coco converts labels, and the input has none \(classification"):
         converter(discover_dataset(DATA / "fundus"), "coco")

@@ -35,11 +35,34 @@ runner = CliRunner()
 
 
 def test_every_list_of_formats_comes_from_the_registry() -> None:
-    assert format_names() == ("voc", "coco", "yolo", "labelme", "cvat", "masks", "folders")
-    assert label_format_choices() == ("auto", "voc", "coco", "yolo", "labelme", "cvat", "masks", "folders")
-    assert conversion_targets() == ("same", "voc", "coco", "yolo", "labelme", "cvat")
-    assert conversion_help() == "Label format to write: same, voc, coco, yolo, labelme or cvat (converts)."
-    assert [f.name for f in formats.detection_order()] == ["coco", "cvat", "yolo", "labelme", "voc", "masks", "folders"]
+    assert format_names() == ("voc", "coco", "yolo", "labelme", "cvat", "yolo-obb", "dota", "masks", "folders")
+    assert label_format_choices() == (
+        "auto",
+        "voc",
+        "coco",
+        "yolo",
+        "labelme",
+        "cvat",
+        "yolo-obb",
+        "dota",
+        "masks",
+        "folders",
+    )
+    assert conversion_targets() == ("same", "voc", "coco", "yolo", "labelme", "cvat", "yolo-obb", "dota")
+    assert (
+        conversion_help() == "Label format to write: same, voc, coco, yolo, labelme, cvat, yolo-obb or dota (converts)."
+    )
+    assert [f.name for f in formats.detection_order()] == [
+        "coco",
+        "cvat",
+        "dota",
+        "yolo-obb",
+        "yolo",
+        "labelme",
+        "voc",
+        "masks",
+        "folders",
+    ]
 
 
 def test_a_name_is_registered_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,17 +73,19 @@ def test_a_name_is_registered_once(monkeypatch: pytest.MonkeyPatch) -> None:
         register_format(_renamed("auto"))
     with pytest.raises(ValueError, match=r"unknown kinds of label \['meshes'\]"):
         register_format(_renamed("meshes", kinds=frozenset({"boxes", "meshes"})))
-    assert format_names() == ("voc", "coco", "yolo", "labelme", "cvat", "masks", "folders")
+    assert format_names() == ("voc", "coco", "yolo", "labelme", "cvat", "yolo-obb", "dota", "masks", "folders")
 
 
 def test_an_unknown_name_lists_the_formats_and_suggests_the_closest() -> None:
     with pytest.raises(UsageError) as caught:
         get_format("yolov8")
     assert caught.value.message == (
-        "unknown label format 'yolov8' (formats: voc, coco, yolo, labelme, cvat, masks, folders); did you mean yolo?"
+        "unknown label format 'yolov8' (formats: voc, coco, yolo, labelme, cvat, yolo-obb, dota, masks, folders); "
+        "did you mean yolo?"
     )
     with pytest.raises(
-        UsageError, match=r"\(formats: auto, voc, coco, yolo, labelme, cvat, masks, folders\); did you mean coco\?"
+        UsageError,
+        match=r"\(formats: auto, voc, coco, yolo, labelme, cvat, yolo-obb, dota, masks, folders\); did you mean coco\?",
     ):
         discover_dataset(LABELS / "coco", label_format="cocoo")
 
