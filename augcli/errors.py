@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import errno
 import os
 
 
@@ -68,6 +69,13 @@ class ImageWriteError(AugcliError):
     """An output could not be written."""
 
     exit_code = ExitCode.FAILURES
+
+
+class OutputFull(ImageWriteError):
+    """The output's disk (or quota) is full: no further output can be written, so a run stops."""
+
+
+FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 
 
 def first_line(exc: object, *, typed: bool = False) -> str:

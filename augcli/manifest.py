@@ -18,6 +18,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
+from augcli.errors import OutputFull
 from augcli.store import LogWriter, Store
 
 RUN_FILE = "run.json"
@@ -91,9 +92,43 @@ def read_run_files(store: Store) -> list[dict[str, Any]]:
     return runs
 
 
-def write_run(store: Store, shard: tuple[int, int] | None, summary: dict[str, Any]) -> None:
+RESERVE = 64 * 1024  # spaces after a running run.json: room to record how it ended, should the disk fill up
+
+
+def write_run(store: Store, shard: tuple[int, int] | None, summary: dict[str, Any], *, reserve: int = 0) -> None:
+    """run.json (one per shard); `reserve` pads it with spaces (JSON ignores them) so that blocks stay
+    allocated for `finish_run` to overwrite in place when the disk is full."""
     text = json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n"
-    store.put(run_name(shard), text.encode("utf-8"))
+    store.put(run_name(shard), text.encode("utf-8") + b" " * reserve)
+
+
+def finish_run(store: Store, shard: tuple[int, int] | None, summary: dict[str, Any]) -> bool:
+    """`write_run`, and on a full disk the record written over the running one, in the room it reserved
+    (long lists cut to their first entries if need be). False if even that could not be done."""
+    try:
+        write_run(store, shard, summary)
+        return True
+    except OutputFull:
+        pass
+    path = store.local_path(run_name(shard))
+    try:
+        room = path.stat().st_size if path is not None else 0
+    except OSError:
+        return False
+    for cut in (None, 10, 0):
+        short = summary if cut is None else {**summary, **{k: summary.get(k, [])[:cut] for k in _LISTS}}
+        data = (json.dumps(short, indent=2, sort_keys=True, default=str) + "\n").encode("utf-8")
+        if len(data) <= room and path is not None:
+            try:
+                with open(path, "r+b") as fh:  # overwrites allocated blocks: needs no free space
+                    fh.write(data.ljust(room))
+            except OSError:
+                return False
+            return True
+    return False
+
+
+_LISTS = ("failures", "missing", "warnings", "leaks")
 
 
 class ManifestLog:

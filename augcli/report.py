@@ -46,6 +46,7 @@ class RunReport:
     warnings: list[str] = field(default_factory=list)  # what Albumentations or a decoder warned, each once
     missing: list[str] = field(default_factory=list)  # listed in the manifest, gone from the output at the end
     lost_records: int = 0  # outputs written whose manifest lines are gone (the manifest removed mid-run)
+    stopped: str | None = None  # why the run stopped early and recorded itself (the output's disk is full)
 
     @property
     def throughput(self) -> float:
@@ -53,7 +54,7 @@ class RunReport:
 
     @property
     def exit_code(self) -> ExitCode:
-        return ExitCode.FAILURES if self.failures or not self.accounted else ExitCode.OK
+        return ExitCode.FAILURES if self.failures or self.stopped or not self.accounted else ExitCode.OK
 
     @property
     def accounted(self) -> bool:
@@ -191,7 +192,8 @@ def run_summary(recipe: Recipe, options: Any, report: RunReport, *, status: str)
         },
         "labels": report.labels,
         "failures": report.failures,
-        "missing": report.missing[:1000],
+        "stopped": report.stopped,
+        "missing": report.missing[:100],
         "warnings": report.warnings,
         "leaks": report.leaks,
         "elapsed_s": round(report.elapsed, 3),

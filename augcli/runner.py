@@ -18,13 +18,15 @@ from typing import Any
 from augcli.datasets import Dataset, discover_dataset
 from augcli.datasets.convert import converter, relocate
 from augcli.datasets.support import summarize
-from augcli.errors import Stopped, UsageError
+from augcli.errors import FULL_ERRNOS, ImageWriteError, OutputFull, Stopped, UsageError
 from augcli.executors import Executor, WorkerError, make_executor
 from augcli.imageio import suffix_format
 from augcli.manifest import (
+    RESERVE,
     AllRecords,
     ManifestLog,
     done_outputs,
+    finish_run,
     iter_records,
     manifest_name,
     manifest_names,
@@ -95,9 +97,17 @@ def run_dataset(
         options.executor, workers=min(workers, max(1, report.sources)), notice=notice, **options.executor_options
     )
     outputs = open_store(options.output, options.storage_options)
-    done = _prepare_output(outputs, recipe, options)
-    outputs.remove_temporary()
-    write_run(outputs, options.shard, run_summary(recipe, options, report, status="running"))
+    try:
+        done = _prepare_output(outputs, recipe, options)
+        outputs.remove_temporary()
+        write_run(outputs, options.shard, run_summary(recipe, options, report, status="running"), reserve=RESERVE)
+    except (ImageWriteError, OSError) as exc:  # a file in the way, /proc, a read-only or full disk
+        executor.terminate()
+        if isinstance(exc, ImageWriteError):
+            reason = exc.message.removeprefix("cannot write file: ")
+        else:
+            reason = exc.strerror or str(exc)
+        raise UsageError(f"cannot write to the output folder: {reason}", options.output) from None
     leak_check = len({s.split for s in dataset.samples}) > 1  # a leak needs two splits
     task = RunTask(recipe, inputs.location, outputs.location, codec, partners, options.storage_options, leak_check)
     report.skipped = _count_skipped(plans, done)
@@ -107,20 +117,44 @@ def run_dataset(
     log = ManifestLog(outputs, manifest_name(options.shard))
     log.open()
     try:
-        for result in executor.run(task, _jobs(plans, dataset, done)):
-            log.add_lines(result.lines)
-            count = report.add_result(result)
-            if progress:
-                progress(count)
+        report.stopped = _execute(executor, task, _jobs(plans, dataset, done), log, report, progress)
+        if report.stopped is None:
+            log.finish()
+            _account(outputs, options, report)
+            _finish_labels(recipe, dataset, codec, outputs, options, report)
     except (KeyboardInterrupt, WorkerError) as exc:
         _stop(executor, log, outputs, recipe, options, report, started, exc)
-    log.finish()
-    _account(outputs, options, report)
-    _finish_labels(recipe, dataset, codec, outputs, options, report)
+    except OutputFull as exc:
+        report.stopped = exc.message
+    if report.stopped is not None:  # the disk is full: keep what is done, say so, record how it ended
+        executor.terminate()
+        log.close()
+        report.stopped = f"the output's disk is full ({report.stopped}); free space and run again to resume"
     report.elapsed = time.perf_counter() - started
-    status = "complete" if report.accounted else "incomplete"
-    write_run(outputs, options.shard, run_summary(recipe, options, report, status=status))
+    status = "failed" if report.stopped else "complete" if report.accounted else "incomplete"
+    if not finish_run(outputs, options.shard, run_summary(recipe, options, report, status=status)):
+        report.stopped = f"{report.stopped or 'the disk is full'}; run.json could not be updated"
     return report
+
+
+def _execute(
+    executor: Executor, task: RunTask, jobs: Iterator[Job], log: ManifestLog, report: RunReport, progress: Any
+) -> str | None:
+    """Each result into the manifest and the report, as it comes; why the run must stop early, if it must
+    (the output's disk is full: every further output would fail)."""
+    for result in executor.run(task, jobs):
+        try:
+            log.add_lines(result.lines)
+        except OSError as exc:
+            if exc.errno not in FULL_ERRNOS:
+                raise
+            return f"cannot write the manifest: {exc.strerror}"
+        count = report.add_result(result)
+        if progress:
+            progress(count)
+        if getattr(result, "stop", None):
+            return str(result.stop)
+    return None
 
 
 def _account(outputs: Store, options: RunOptions, report: RunReport) -> None:

@@ -88,6 +88,8 @@ def render_run(report: Any) -> str:
         )
     for fail in report.failures:
         lines.append(f"  failed: {fail['source']}: {fail['reason']}")
+    if getattr(report, "stopped", None):
+        lines.append(f"  stopped: {report.stopped}")
     missing = getattr(report, "missing", [])
     if missing:
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from augcli.datasets import Codec, Sample, read_labels
-from augcli.errors import ImageReadError, first_line
+from augcli.errors import ImageReadError, OutputFull, first_line
 from augcli.manifest import record_line
 from augcli.mixing import soft_label
 from augcli.pipeline import derive_seed
@@ -99,6 +99,7 @@ class JobResult:
     warnings: list[str] = field(default_factory=list)  # new in this worker since its last result
     split: str = ""
     planned: int = 0
+    stop: str | None = None  # why no further job can succeed (the output's disk is full): the run stops
 
 
 def process_job(job: Job, context: WorkerContext) -> JobResult:
@@ -123,6 +124,8 @@ def process_job(job: Job, context: WorkerContext) -> JobResult:
                 rendered = context.processor.copy(pre, sample.rel, plan.copy)
             record = _write_output(context, sample, plan.rel, plan.copy, rendered, decoded, content)
             lines.append((plan.rel, record_line(record)))
+    except OutputFull as exc:
+        return JobResult(sample.rel, lines, split=sample.split, planned=len(job.outputs), stop=exc.message)
     except Exception as exc:
         failure = first_line(exc, typed=True)
         return JobResult(sample.rel, lines, failure=failure, split=sample.split, planned=len(job.outputs))

@@ -10,7 +10,7 @@ from pathlib import Path
 from augcli.datasets.base import Dataset, is_image
 from augcli.datasets.registry import AUTO, detection_order, get_format, label_format_choices, unknown_name
 from augcli.errors import UsageError
-from augcli.store import Store, open_store
+from augcli.store import Store, open_store, shown_path
 
 
 def as_store(inputs: Store | str | Path) -> Store:
@@ -63,6 +63,11 @@ def _walk(root: Path) -> Listing:
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
             kind = _kind(entry)
+            if kind in ("folder", "file") and not _is_utf8(entry.name):
+                if kind == "folder" or is_image(rel):
+                    shown = shown_path(rel) + ("/" if kind == "folder" else "")
+                    out.unreadable.append((shown, f"{kind} name is not valid UTF-8; rename it to include it"))
+                continue
             if kind == "folder":
                 real = os.path.realpath(entry.path)
                 if real in seen:
@@ -78,6 +83,16 @@ def _walk(root: Path) -> Listing:
     out.files.sort()
     out.unreadable.sort()
     return out
+
+
+def _is_utf8(name: str) -> bool:
+    """A name the system gave as bytes that are not UTF-8 holds surrogates (os.fsdecode): it could be
+    neither recorded (JSON, labels) nor shown faithfully, so such files and folders are reported."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _kind(entry: os.DirEntry[str]) -> str:

@@ -11,7 +11,7 @@ import yaml
 from augcli.errors import display_path
 from augcli.recipe.presets import find_preset, unknown_preset_hint
 from augcli.recipe.problems import Problem, Problems
-from augcli.store import is_url
+from augcli.store import is_url, path_problem
 from augcli.yamlloc import Location, YamlLimitError, YamlPath, describe_yaml_error, load_yaml
 
 
@@ -50,6 +50,11 @@ def read_layers(
         problems.extend(collect.items)
         return None
     parent_path = path.parent / parent
+    too_long = path_problem(parent_path)
+    if too_long is not None:
+        collect.add(("extends",), too_long)
+        problems.extend(collect.items)
+        return None
     if not parent_path.is_file():
         preset = find_preset(parent)
         if preset is None:

@@ -39,6 +39,8 @@ RULES: dict[str, str] = {
     "albumentations": "Albumentations itself warned while building a step (usually a deprecated parameter).",
     "pipeline-fails": "Every step works alone, but together they raised an error on augcli's 640x480 test image "
     "(say, a crop larger than what `preprocess` leaves), so `run` would fail on images like it.",
+    "pipeline-slow": "The whole pipeline took over 3 s on augcli's 640x480 test image, so the other checks of "
+    "the run-through were not made; `run` would take as long on every image of that size.",
 }
 
 _FLIPS = {"HorizontalFlip", "VerticalFlip", "Transpose", "RandomRotate90", "D4", "SquareSymmetry"}

@@ -10,13 +10,14 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from augcli.datasets.labels import LabelOptions
 from augcli.datasets.registry import label_format_choices
 from augcli.mixing import MixModel, MixSpec
+from augcli.recipe.limits import MAX_COPIES
 from augcli.yamlloc import Location, YamlPath
 
 FORMAT_VERSION = 1
@@ -58,8 +59,8 @@ class RecipeModel(_Strict):
     description: str = ""
     extends: str | None = None
     seed: int = Field(0, ge=0)
-    copies: int = Field(4, ge=1)
-    class_copies: dict[str, int] = Field(default_factory=dict)
+    copies: int = Field(4, ge=1, le=MAX_COPIES)
+    class_copies: dict[str, Annotated[int, Field(le=MAX_COPIES)]] = Field(default_factory=dict)
     balance: bool = False
     keep_original: bool = True
     input: str | None = None

@@ -7,9 +7,12 @@ fail where each step works (a crop bigger than what preprocess leaves): running 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import re
+import signal
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -30,6 +33,9 @@ PROBE_DRAWS = 3
 PROBE_BUDGET_S = 0.02
 EMPIRICAL_BUDGET_S = 0.15  # once augment has shown it varies, stop sampling (a RandomFog draw takes 0.3 s)
 
+STEP_DEADLINE_S = 2.0  # a step that runs longer on a test image of at most 1024x1024 is refused
+PIPELINE_DEADLINE_S = 3.0  # the whole pipeline's lint run, before it is reported as too slow to check
+
 _TRANSPOSING = {"Transpose", "RandomRotate90", "D4", "SquareSymmetry"}  # augcli's own transforms never do
 
 
@@ -49,6 +55,34 @@ def _probe_pixels(height: int, width: int) -> np.ndarray:
 def probe_image(height: int = 480, width: int = 640) -> np.ndarray:
     """A deterministic RGB test image (gradients, a bright disc, noise) that crops and colour ops all change."""
     return _probe_pixels(height, width).copy()
+
+
+class ProbeTimeout(BaseException):
+    """The probe ran out of time (a BaseException, so no `except Exception` in a transform swallows it)."""
+
+
+@contextlib.contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Raise ProbeTimeout in this thread after `seconds` (a timer signal: the main thread only, and only
+    between Python bytecodes; elsewhere nothing is bounded). Limits on sizes and counts come first
+    (augcli.recipe.limits); this catches what they cannot foresee."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+    armed = [True]
+
+    def expire(signum: int, frame: object) -> None:
+        if armed[0]:
+            raise ProbeTimeout()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        armed[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 # --------------------------------------------------------------------------- one step
@@ -83,6 +117,14 @@ def probe_step(cls: type, params: dict[str, Any]) -> str | None:
     side = _probe_side({**defaults, **params})
     if side is None:
         return None
+    try:
+        with deadline(STEP_DEADLINE_S):
+            return _try_step(cls, params, accepted, side)
+    except ProbeTimeout:
+        return f"it takes over {STEP_DEADLINE_S:g} s on a {side}x{side} test image; lower its sizes or counts"
+
+
+def _try_step(cls: type, params: dict[str, Any], accepted: dict[str, Any], side: int) -> str | None:
     forced = {**params, "p": 1.0} if "p" in accepted else params
     started = time.perf_counter()
     with warnings.catch_warnings():
@@ -117,6 +159,16 @@ def pipeline_findings(recipe: Recipe) -> Iterator[Finding]:
     Each step already ran alone in validation; what fails here is a combination (a crop bigger
     than what preprocess leaves) or a draw the single-step check did not make.
     """
+    try:
+        with deadline(PIPELINE_DEADLINE_S):
+            findings = list(_pipeline_findings(recipe))
+    except ProbeTimeout:
+        message = f"the pipeline takes over {PIPELINE_DEADLINE_S:g} s on a 640x480 test image; not checked further"
+        findings = [("pipeline-slow", (), message)]
+    yield from findings
+
+
+def _pipeline_findings(recipe: Recipe) -> Iterator[Finding]:
     try:
         base = run_compose(build_compose(recipe.preprocess), seed=0, image=probe_image())["image"]
     except Exception as exc:

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from augcli import registry
 from augcli.errors import first_line
 from augcli.pipeline import build_step, build_steps
+from augcli.recipe.limits import step_limits
 from augcli.recipe.messages import schema_messages
 from augcli.recipe.model import TransformSpec
 from augcli.recipe.probe import probe_step
@@ -182,6 +183,9 @@ def _check_names_and_ranges(
             and value[0] > value[1]
         ):
             collect.add((*here, key), f"reversed range {list(value)}: the low end comes first")
+    if len(collect.items) == before:  # sizes and counts that would exhaust the machine, before any is tried
+        for over, message in step_limits(name, params):
+            collect.add(here if over is None else (*here, over), message)
     return len(collect.items) == before
 
 

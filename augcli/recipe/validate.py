@@ -26,7 +26,7 @@ from augcli.recipe.model import SECTION_MODELS, TOP_LEVEL_KEYS, Recipe, RecipeMo
 from augcli.recipe.problems import Problem, Problems, sorted_problems
 from augcli.recipe.steps import check_steps
 from augcli.recipe.writable import check_writable
-from augcli.store import as_location, is_url, open_store
+from augcli.store import as_location, is_url, open_store, path_problem
 
 
 @dataclass
@@ -103,7 +103,8 @@ def _resolve(
     model = _validate_top_level(data, collect)
     preprocess = check_steps(data.get("preprocess"), ("preprocess",), collect)
     augment = check_steps(data.get("augment"), ("augment",), collect)
-    if check_input and isinstance(data.get("input"), str):
+    _check_lengths(data, collect)
+    if check_input and isinstance(data.get("input"), str) and path_problem(data["input"]) is None:
         _check_input(data["input"], collect)
     if model is None or preprocess is None or augment is None:
         return None
@@ -132,6 +133,17 @@ def _resolve(
         mix=model.mix.model_dump(),
         decode=model.decode,
     )
+
+
+def _check_lengths(data: dict[str, Any], collect: Problems) -> None:
+    """`input:` and `output.path` that no system would accept (a component over 255 bytes)."""
+    output = data.get("output")
+    output_path = output.get("path") if isinstance(output, dict) else None
+    paths = {("input",): data.get("input"), ("output", "path"): output_path}
+    for where, path in paths.items():
+        problem = path_problem(path) if isinstance(path, str) and not is_url(path) else None
+        if problem is not None:
+            collect.add(where, problem)
 
 
 def _check_input(location: str, collect: Problems) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from augcli.errors import ImageWriteError
+from augcli.errors import FULL_ERRNOS, ImageWriteError, OutputFull, UsageError
 from augcli.store.base import register_store
 
 PathLike = str | os.PathLike[str]
@@ -50,7 +50,8 @@ def atomic_write_chunks(path: PathLike, chunks: Iterable[bytes], *, fsync: bool 
         with contextlib.suppress(OSError):
             tmp.unlink()
         if isinstance(exc, OSError):
-            raise ImageWriteError(f"cannot write file: {exc.strerror or exc}", path) from None
+            kind = OutputFull if exc.errno in FULL_ERRNOS else ImageWriteError
+            raise kind(f"cannot write file: {exc.strerror or exc}", path) from None
         raise
     return written
 
@@ -60,12 +61,34 @@ def atomic_write_text(path: PathLike, text: str, *, encoding: str = "utf-8", fsy
     return atomic_write_bytes(path, text.encode(encoding), fsync=fsync)
 
 
+NAME_MAX = 255  # bytes in one path component (Linux, macOS; NTFS counts 255 characters)
+PATH_MAX = 4096  # bytes in a whole path (Linux)
+
+
+def path_problem(path: PathLike) -> str | None:
+    """Why the system would refuse `path` by its length alone (ENAMETOOLONG), named for the user; or None."""
+    raw = os.fsencode(path)
+    for part in raw.split(b"/"):
+        if len(part) > NAME_MAX:
+            shown = os.fsdecode(part[:24]).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            return f"a path component is {len(part)} bytes long ('{shown}...'); the limit is {NAME_MAX}"
+    if len(raw) > PATH_MAX:
+        return f"path is {len(raw)} bytes long; the limit is {PATH_MAX}"
+    return None
+
+
 def _temp_name(name: str) -> str:
     tmp = f".{name}.{os.getpid()}.tmp"
     if len(os.fsencode(tmp)) > 255:  # NAME_MAX: fall back to a short, still unique-per-target name
         digest = hashlib.blake2b(os.fsencode(name), digest_size=8).hexdigest()
         tmp = f".augcli-{digest}.{os.getpid()}.tmp"
     return tmp
+
+
+def shown_path(path: PathLike) -> str:
+    """A path for a message: at most 80 characters, invalid UTF-8 bytes as \\xNN (printable anywhere)."""
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return text if len(text) <= 80 else f"{text[:38]}...{text[-38:]}"
 
 
 def _is_temporary(name: str) -> bool:
@@ -113,6 +136,9 @@ class LocalStore:
         text = str(root)
         self._location = text
         self.root = Path(text[len("file://") :] if text.startswith("file://") else text)
+        problem = path_problem(self.root)
+        if problem is not None:
+            raise UsageError(problem, shown_path(text))
 
     @property
     def location(self) -> str:
