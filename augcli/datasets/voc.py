@@ -185,14 +185,23 @@ def _is_voc_xml(inputs: Store, rel: str) -> bool:
     return b"<annotation" in head
 
 
-def _image_sets(inputs: Store) -> dict[str, str]:
+_FLAGS = ("-1", "0", "1")  # the second column of VOC's `name flag` lists (per-class sets)
+
+
+def _image_sets(inputs: Store, stems: set[str]) -> dict[str, str]:
+    """Image stem -> split from `ImageSets/Main/{train,val,test}.txt`. A whole line is a name (names
+    may hold spaces); a line that names no image but ends in a flag (`2008_000008 -1`) is its name."""
     out: dict[str, str] = {}
-    for name in ("train", "val", "test"):
-        rel = f"ImageSets/Main/{name}.txt"
+    for split in ("train", "val", "test"):
+        rel = f"ImageSets/Main/{split}.txt"
         if inputs.is_file(rel):
             for line in read_text(inputs, rel).split("\n"):
-                if line.strip():
-                    out[line.split()[0]] = SPLITS[name]
+                name = line.strip()
+                parts = name.rsplit(None, 1)
+                if name not in stems and len(parts) == 2 and parts[1] in _FLAGS:
+                    name = parts[0]
+                if name:
+                    out[name] = SPLITS[split]
     return out
 
 
@@ -241,7 +250,7 @@ class VocFormat:
                 return None
             images = [f for f in files if is_image(f)]
             sibling = True
-        splits = _image_sets(inputs)
+        splits = _image_sets(inputs, {PurePosixPath(rel).stem for rel in images})
         samples = []
         for rel in images:
             split = splits.get(PurePosixPath(rel).stem) if splits else None

@@ -215,3 +215,30 @@ def test_clipped_counts_what_the_readme_says(tmp_path: Path) -> None:
     (image,) = [i for i in doc["images"] if i["file_name"] == "a.png"]
     boxes = sorted(a["bbox"] for a in doc["annotations"] if a["image_id"] == image["id"])
     assert boxes == [[0, 4, 20, 26], [29, 4, 35, 26], [29, 4, 35, 44]]
+
+
+# --------------------------------------------------------------------------- ImageSets names with spaces (defect 3)
+
+
+def test_image_sets_lines_are_whole_names_and_the_two_column_form_still_reads(tmp_path: Path) -> None:
+    src = _voc_tile(tmp_path / "voc", [(11, 6, 40, 45)])
+    name = "AWPE Pigeon Lake 2020 DJI_0005"
+    for stem in (name, "b", "c"):
+        shutil.copy(src / "JPEGImages" / "a.png", src / "JPEGImages" / f"{stem}.png")
+        shutil.copy(src / "Annotations" / "a.xml", src / "Annotations" / f"{stem}.xml")
+    (src / "ImageSets" / "Main").mkdir(parents=True)
+    (src / "ImageSets" / "Main" / "train.txt").write_text("a\nb  1\n", encoding="utf-8")  # "name flag" too
+    (src / "ImageSets" / "Main" / "val.txt").write_text(f"{name}\nc -1\n", encoding="utf-8")
+    out = tmp_path / "out"
+    run(tmp_path, src, out, recipe=SAME.replace("augment: []", "augment:\n  - HorizontalFlip: {p: 1}"))
+    records = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    splits = {r["output"]: r["split"] for r in records}
+    assert splits == {
+        f"JPEGImages/{name}.png": "val",  # a val image: not augmented
+        "JPEGImages/c.png": "val",
+        "JPEGImages/a.png": "train",
+        "JPEGImages/a__aug001.png": "train",
+        "JPEGImages/b.png": "train",
+        "JPEGImages/b__aug001.png": "train",
+    }
+    assert (out / "ImageSets" / "Main" / "val.txt").read_text(encoding="utf-8") == f"{name}\nc\n"
