@@ -142,6 +142,7 @@ def _planned_report(recipe: Recipe, dataset: Dataset, options: RunOptions, plans
     report.ignored = dataset.ignored
     report.failures.extend({"source": rel, "reason": why} for rel, why in dataset.unreadable)
     label_set = dataset.labels
+    report.warnings.extend(label_set.warnings if label_set is not None else ())
     convert = converter(dataset, options.to)
     written_as = f", written as {convert.written_as}" if convert is not None else ""
     report.labels = label_set.description + written_as if label_set is not None else None
@@ -209,6 +210,8 @@ def _finish_labels(
     if codec is not None:
         codec.finish(outputs, records)
         report.label_counts = count_labels(iter_records(outputs, name))
+        missing = dataset.labels.missing if dataset.labels is not None else {}
+        report.label_counts.update(missing_images=len(missing), missing_objects=sum(missing.values()))
     if recipe.mix_model.enabled and any(s.label for s in dataset.samples):
         write_labels_csv(outputs, [s.label for s in dataset.samples], records)
     if len({s.split for s in dataset.samples}) > 1:  # a leak needs two splits

@@ -71,6 +71,7 @@ def render_run(report: Any) -> str:
         lines.append(
             f"  total  {report.planned:>7} outputs from {report.sources} images, about {_mb(report.estimate_bytes)}"
         )
+        lines.extend(f"  warning: {message}" for message in getattr(report, "warnings", []))
         return "\n".join(lines)
     lines.append(
         f"{report.written} written, {report.skipped} already done, {len(report.failures)} failed "

@@ -61,6 +61,8 @@ class LabelSet:
     payloads: dict[str, Any] = field(default_factory=dict)  # rel -> e.g. one image's COCO annotations
     ignored: list[str] = field(default_factory=list)
     description: str = ""
+    warnings: list[str] = field(default_factory=list)  # what detection found wrong, for the run summary
+    missing: dict[str, int] = field(default_factory=dict)  # images listed but not on disk -> their objects
 
 
 @dataclass(frozen=True)

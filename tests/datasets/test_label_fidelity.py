@@ -242,3 +242,38 @@ def test_image_sets_lines_are_whole_names_and_the_two_column_form_still_reads(tm
         "JPEGImages/b__aug001.png": "train",
     }
     assert (out / "ImageSets" / "Main" / "val.txt").read_text(encoding="utf-8") == f"{name}\nc\n"
+
+
+# --------------------------------------------------------------------------- COCO images not on disk (defect 4)
+
+
+def test_coco_images_missing_on_disk_are_warned_and_counted_and_case_is_forgiven(tmp_path: Path) -> None:
+    from pycocotools.coco import COCO
+
+    src = _coco_boxes(tmp_path / "coco", [[1, 1, 10, 10]])
+    shutil.copy(src / "images" / "a.jpg", src / "images" / "terrain2.png")
+    doc = json.loads((src / "annotations.json").read_text())
+    doc["images"] += [
+        {"id": 2, "file_name": "gone.jpg", "width": 64, "height": 48},
+        {"id": 3, "file_name": "terrain2.PNG", "width": 64, "height": 48},  # terrain2.png on disk
+    ]
+    box = {"category_id": 1, "bbox": [5, 5, 20, 20], "iscrowd": 0, "area": 400}
+    doc["annotations"] += [{**box, "id": 10 + i, "image_id": image_id} for i, image_id in enumerate((2, 2, 3, 3, 3))]
+    (src / "annotations.json").write_text(json.dumps(doc))
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(SAME, encoding="utf-8")
+    dry = runner.invoke(app, ["run", str(recipe), "-i", str(src), "-o", str(tmp_path / "dry"), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    lost = "annotations.json lists 1 image not on disk; their 2 objects are not written: gone.jpg (2)"
+    case = "annotations.json: 1 file_name matched a file only ignoring case"
+    assert f"warning: {lost}" in dry.output and case in dry.output
+    assert "terrain2.PNG -> images/terrain2.png" in dry.output
+    out = tmp_path / "out"
+    text = run(tmp_path, src, out)
+    assert lost in text and case in text
+    run_json = json.loads((out / "run.json").read_text())
+    assert run_json["counts"]["labels"]["missing_images"] == 1 and run_json["counts"]["labels"]["missing_objects"] == 2
+    assert any(lost in w for w in run_json["warnings"])
+    coco = COCO(str(out / "annotations.json"))
+    (terrain,) = [i for i in coco.imgs.values() if i["file_name"] == "terrain2.png"]
+    assert len(coco.imgToAnns[terrain["id"]]) == 3  # every object of the case-mismatched image kept
