@@ -97,6 +97,13 @@ class ConversionTarget:
     place: Callable[[str, str], str]  # (source image rel, split) -> where the image goes
     codec: Callable[[list[str], list[str]], Codec]  # (class names, splits) -> the codec that writes
     adapt: Adapt  # one image's labels reshaped into what this format holds (a module-level function: it pickles)
+    # The kinds of label (of those a source has) this format cannot write, each with what becomes of it
+    # ("written as their boxes"); None: the kinds not in the format's `kinds`. `run --to` refuses to lose
+    # any without --lossy, and the writer counts what it did not write (LabelCounts.lost_*).
+    lost: Callable[[set[str]], dict[str, str]] | None = None
+    # For a format that holds a fixed number of keypoints per object (YOLO pose): the codec made to write
+    # `count` of them, with `flip` (the index that swaps left and right on a mirror).
+    keypoints: Callable[[Codec, int, list[int]], Codec] | None = None
 
 
 class LabelFormat(Protocol):

@@ -344,7 +344,7 @@ def _target_codec(names: list[str], splits: list[str]) -> Codec:
 def to_coco(labels: ImageLabels, names: list[str]) -> ImageLabels:
     ids = {name: i for i, name in enumerate(names, start=1)}
     out = polygon_objects(labels, names, lambda name: {"category_id": ids[name], "iscrowd": 0})
-    out.meta = {"image": {}}
+    out.meta = {"image": {}, "flip_idx": labels.meta.get("flip_idx") or {}}  # left/right swap on a mirror
     return out
 
 
@@ -379,6 +379,17 @@ class CocoFormat:
                 )
                 kinds.update({"keypoints"} if ann.get("keypoints") else set())
         return count, kinds
+
+    def keypoint_layout(self, dataset: Dataset) -> tuple[int, list[int] | None]:
+        """The most keypoints an annotation has, and the left/right swap of a category with that many."""
+        assert dataset.labels is not None and isinstance(dataset.labels.codec, CocoCodec)
+        anns = (a for p in dataset.labels.payloads.values() for a in p.get("annotations", []))
+        count = max((len(a.get("keypoints") or []) // 3 for a in anns), default=0)
+        for coco_file in dataset.labels.codec.files:
+            for cat in coco_file.header.get("categories", []):
+                if len(cat.get("keypoints") or []) == count:
+                    return count, flip_index(cat["keypoints"])
+        return count, None
 
     def class_names(self, dataset: Dataset) -> list[str]:
         """Category names in id order, JSON by JSON."""

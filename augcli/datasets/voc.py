@@ -14,7 +14,7 @@ from `xmin`/`ymin`, write adds it back, so VOC -> COCO -> VOC gives the same num
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -89,6 +89,9 @@ class VocCodec:
                     labels.counts.dropped += 1
                     continue
                 obj.box = (x0, y0, x1, y1)
+            labels.counts.lost_polygons += bool(obj.polygons)  # a conversion's (--lossy): VOC holds boxes
+            labels.counts.lost_keypoints += obj.keypoints is not None
+            labels.counts.lost_masks += obj.mask is not None
             kept.append(obj)
         labels.objects = kept
         if "xml" in labels.meta:
@@ -217,14 +220,23 @@ def _target_codec(names: list[str], splits: list[str]) -> Codec:
 
 
 def to_voc(labels: ImageLabels, names: list[str]) -> ImageLabels:
-    """VOC holds boxes only: each object's box (made tight from a polygon or mask as it moves)."""
+    """VOC holds boxes only: each object's box (made tight from a polygon or mask as it moves); the writer
+    counts the polygons, keypoints and masks it leaves out."""
     objects = []
+    counts = replace(labels.counts)
     for obj in mask_objects(labels, names):
         if obj.box is None:
-            continue  # a keypoint-only object has nothing to write
+            counts.lost_keypoints += obj.keypoints is not None  # a keypoint-only object has nothing to write
+            continue
         polygons, mask = object_shapes(labels, obj)
-        objects.append(LabelObject(obj.category, obj.box, polygons=polygons, mask=mask))
-    return ImageLabels(objects, {}, {"xml": _VOC_SKELETON, "int_coords": True}, labels.counts)
+        objects.append(LabelObject(obj.category, obj.box, polygons=polygons, keypoints=obj.keypoints, mask=mask))
+    return ImageLabels(objects, {}, {"xml": _VOC_SKELETON, "int_coords": True}, counts)
+
+
+def _lost(kinds: set[str]) -> dict[str, str]:
+    """VOC holds boxes: a polygon's or mask's box is written, keypoints are not."""
+    why = {"polygons": "written as their boxes", "masks": "written as their boxes", "keypoints": "dropped"}
+    return {kind: why[kind] for kind in kinds if kind in why}
 
 
 # --------------------------------------------------------------------------- the format
@@ -235,7 +247,7 @@ class VocFormat:
     title = "Pascal VOC"
     kinds = frozenset({"boxes", "masks"})
     priority = 30  # after COCO's JSON and YOLO's data.yaml: an XML beside images is weaker evidence
-    target = ConversionTarget("JPEGImages/ + Annotations/, ImageSets/Main", _place, _target_codec, to_voc)
+    target = ConversionTarget("JPEGImages/ + Annotations/, ImageSets/Main", _place, _target_codec, to_voc, _lost)
     no_conversion = ""
 
     def detect(self, inputs: Store, files: list[str], layout: str) -> Dataset | None:

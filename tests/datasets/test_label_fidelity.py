@@ -277,3 +277,84 @@ def test_coco_images_missing_on_disk_are_warned_and_counted_and_case_is_forgiven
     coco = COCO(str(out / "annotations.json"))
     (terrain,) = [i for i in coco.imgs.values() if i["file_name"] == "terrain2.png"]
     assert len(coco.imgToAnns[terrain["id"]]) == 3  # every object of the case-mismatched image kept
+
+
+# --------------------------------------------------------------------------- keypoints: YOLO pose, or refused (5)
+
+KEYPOINTS = [250, 150, 2, 230, 140, 2, 270, 140, 1]  # nose, left eye, right eye (occluded) of one person
+
+
+def _coco_keypoints(root: Path, polygons: bool) -> Path:
+    """The labelme COCO sample with one person given three keypoints; its polygons kept or removed."""
+    shutil.copytree(LABELS / "coco", root)
+    doc = json.loads((root / "annotations.json").read_text())
+    person = next(c for c in doc["categories"] if c["name"] == "person")
+    person["keypoints"] = ["nose", "left_eye", "right_eye"]
+    ann = next(a for a in doc["annotations"] if a["image_id"] == 0 and a["category_id"] == person["id"])
+    ann["keypoints"], ann["num_keypoints"] = KEYPOINTS, 3
+    for a in doc["annotations"]:
+        if not polygons:
+            a.pop("segmentation")
+    (root / "annotations.json").write_text(json.dumps(doc))
+    return root
+
+
+def test_keypoints_convert_to_yolo_pose_and_back(tmp_path: Path) -> None:
+    from pycocotools.coco import COCO
+
+    src = _coco_keypoints(tmp_path / "coco", polygons=False)
+    flip = SAME.replace("augment: []", "augment:\n  - HorizontalFlip: {p: 1}")
+    out = tmp_path / "yolo"
+    run(tmp_path, src, out, "--to", "yolo", recipe=flip)
+    data = yaml_load(out / "data.yaml")
+    assert data["kpt_shape"] == [3, 3] and data["flip_idx"] == [0, 2, 1]
+    rows = [line.split() for line in (out / "labels" / "train" / "2011_000003.txt").read_text().splitlines()]
+    assert {len(r) for r in rows} == {5 + 9}  # every line a box and three keypoints (0 0 0 for those without)
+    person = [r for r in rows if r[5:] != ["0.000000", "0.000000", "0"] * 3]
+    assert len(person) == 1
+    values = [float(v) for v in person[0][5:]]
+    want = [250 / 500, 150 / 338, 2, 230 / 500, 140 / 338, 2, 270 / 500, 140 / 338, 1]
+    assert values == pytest.approx(want, abs=1e-6)
+    flipped = [line.split() for line in (out / "labels" / "train" / "2011_000003__aug001.txt").read_text().splitlines()]
+    (mirrored,) = [r for r in flipped if r[5:] != ["0.000000", "0.000000", "0"] * 3]
+    assert [float(v) for v in mirrored[8:14]] == pytest.approx(  # left and right eyes swapped back
+        [1 - 270 / 500, 140 / 338, 1, 1 - 230 / 500, 140 / 338, 2],
+        abs=1.01 / 500,  # Albumentations: x -> W-1-x
+    )
+    for copy in out.rglob("*__aug001.*"):
+        copy.unlink()
+    run(tmp_path, out, tmp_path / "back", "--to", "coco")
+    coco = COCO(str(tmp_path / "back" / "annotations" / "instances_train.json"))
+    (image,) = [i for i in coco.imgs.values() if i["file_name"] == "2011_000003.jpg"]
+    kps = [a["keypoints"] for a in coco.imgToAnns[image["id"]] if a.get("num_keypoints")]
+    assert kps == [pytest.approx(KEYPOINTS, abs=0.01)]
+
+
+def yaml_load(path: Path) -> dict:
+    import yaml
+
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("to", "lost"),
+    [
+        ("voc", "keypoints (dropped) and polygons (written as their boxes)"),
+        ("yolo", "polygons (a pose line holds a box and keypoints: written as their boxes)"),
+    ],
+)
+def test_a_conversion_that_cannot_carry_a_kind_refuses_unless_lossy(tmp_path: Path, to: str, lost: str) -> None:
+    src = _coco_keypoints(tmp_path / "coco", polygons=True)
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(SAME, encoding="utf-8")
+    refused = runner.invoke(app, ["run", str(recipe), "-i", str(src), "-o", str(tmp_path / "no"), "--to", to])
+    assert refused.exit_code == 2
+    assert f"--to {to} cannot carry the input's {lost}; pass --lossy to convert anyway" in refused.output
+    assert not (tmp_path / "no").exists()
+    out = tmp_path / "out"
+    text = run(tmp_path, src, out, "--to", to, "--lossy")
+    counts = json.loads((out / "run.json").read_text())["counts"]["labels"]
+    with_polygons = 12  # objects, each written twice (original and copy)
+    assert counts["lost_polygons"] == 2 * with_polygons and counts["objects"] == 2 * 12
+    assert counts["lost_keypoints"] == (2 if to == "voc" else 0) and counts["lost_masks"] == 0
+    assert f"not carried by --to (--lossy): polygons of {2 * with_polygons}" in text

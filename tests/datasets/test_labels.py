@@ -541,7 +541,8 @@ def parsed_back(out: Path, to: str, rec: dict) -> list[tuple[str, list[float]]]:
 )
 def test_to_converts_and_the_labels_parse_back_to_the_manifest(tmp_path: Path, source: str, to: str) -> None:
     out = tmp_path / "out"
-    text = run(write(tmp_path, GEOMETRY.format(seed=2, copies=2)), LABELS / source, out, 1, "--to", to)
+    lossy = ("--lossy",) if (source, to) == ("coco", "voc") else ()  # VOC cannot hold COCO's polygons
+    text = run(write(tmp_path, GEOMETRY.format(seed=2, copies=2)), LABELS / source, out, 1, "--to", to, *lossy)
     assert "written as " + {"voc": "Pascal VOC", "coco": "COCO", "yolo": "YOLO"}[to] in text
     records = manifest(out)
     assert len(records) == 9
