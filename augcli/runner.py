@@ -20,7 +20,7 @@ from augcli.datasets.convert import Converter, converter, relocate
 from augcli.datasets.support import summarize
 from augcli.errors import AugcliError, ExitCode, UsageError
 from augcli.executors import Executor, WorkerError, make_executor
-from augcli.imageio import suffix_format
+from augcli.imageio import IMAGE_SUFFIX_LIST, suffix_format
 from augcli.manifest import (
     AllRecords,
     ManifestLog,
@@ -86,7 +86,7 @@ def run_dataset(
     if not is_url(str(options.output)):
         check_links(dataset, Path(options.output))
     if not dataset.samples:
-        raise UsageError("input folder holds no images (.jpg .png .webp .tif .bmp)", options.input)
+        raise UsageError(f"input folder holds no images ({IMAGE_SUFFIX_LIST})", options.input)
     codec, plans = _plans(recipe, dataset, options)
     partners = mixing_partners(recipe, dataset, codec)  # refuses mixing masks before anything is written
     report = _planned_report(recipe, dataset, options, plans, codec)

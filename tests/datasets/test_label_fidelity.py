@@ -8,6 +8,7 @@ import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
@@ -358,3 +359,31 @@ def test_a_conversion_that_cannot_carry_a_kind_refuses_unless_lossy(tmp_path: Pa
     assert counts["lost_polygons"] == 2 * with_polygons and counts["objects"] == 2 * 12
     assert counts["lost_keypoints"] == (2 if to == "voc" else 0) and counts["lost_masks"] == 0
     assert f"not carried by --to (--lossy): polygons of {2 * with_polygons}" in text
+
+
+# --------------------------------------------------------------------------- .mpo is an image (defect 8)
+
+
+def test_an_mpo_from_a_phone_is_an_image_its_first_picture_written_as_jpeg(tmp_path: Path) -> None:
+    from augcli.datasets.base import is_image
+    from augcli.imageio import IMAGE_SUFFIXES, read_image
+
+    src = tmp_path / "photos"
+    src.mkdir()
+    first = Image.open(DATA / "chelsea.png").convert("RGB")
+    second = first.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    first.save(src / "IMG_0001.MPO", save_all=True, append_images=[second])
+    assert Image.open(src / "IMG_0001.MPO").format == "MPO"
+    assert is_image("IMG_0001.MPO") and ".mpo" in IMAGE_SUFFIXES
+    out = tmp_path / "out"
+    text = run(tmp_path, src, out)
+    assert "ignored" not in text
+    assert Image.open(out / "IMG_0001.jpg").format == "JPEG"  # output.format: same; one picture, not an MPO
+    written = read_image(out / "IMG_0001.jpg").pixels
+    assert np.abs(written.astype(int) - np.asarray(first, int)).mean() < 3  # the first picture, not the second
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("x")
+    recipe = tmp_path / "recipe.yaml"
+    result = runner.invoke(app, ["run", str(recipe), "-i", str(empty), "-o", str(tmp_path / "o2")])
+    assert result.exit_code == 2 and ".mpo" in result.output  # the message lists the image extensions
