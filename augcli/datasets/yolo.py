@@ -185,9 +185,9 @@ def _place(rel: str, split: str) -> str:
 
 
 def _target_codec(names: list[str], splits: list[str]) -> Codec:
+    """data.yaml names the splits the output has: no `val:` without a val split (Ultralytics then asks
+    for one, where `val: images/train` would have it validate on the training images)."""
     data: dict[str, Any] = {s: f"images/{s}" for s in splits}
-    if "val" not in data:
-        data["val"] = f"images/{splits[0]}"  # Ultralytics requires `val:`; this dataset has no val split
     return YoloCodec(list(names), "data.yaml", {**data, "names": list(names)})
 
 

@@ -387,3 +387,30 @@ def test_an_mpo_from_a_phone_is_an_image_its_first_picture_written_as_jpeg(tmp_p
     recipe = tmp_path / "recipe.yaml"
     result = runner.invoke(app, ["run", str(recipe), "-i", str(empty), "-o", str(tmp_path / "o2")])
     assert result.exit_code == 2 and ".mpo" in result.output  # the message lists the image extensions
+
+
+# --------------------------------------------------------------------------- data.yaml and --to layouts (defect 9)
+
+
+def test_data_yaml_names_only_the_splits_the_output_has(tmp_path: Path) -> None:
+    """A train-only dataset gets no `val:` (pointing it at the training images would validate on them)."""
+    run(tmp_path, LABELS / "voc", tmp_path / "train_only", "--to", "yolo")
+    data = yaml_load(tmp_path / "train_only" / "data.yaml")
+    assert data["train"] == "images/train" and "val" not in data and "test" not in data
+    src = tmp_path / "voc"
+    shutil.copytree(LABELS / "voc", src)
+    (src / "ImageSets" / "Main").mkdir(parents=True)
+    (src / "ImageSets" / "Main" / "train.txt").write_text("2011_000003\n2011_000006\n")
+    (src / "ImageSets" / "Main" / "val.txt").write_text("2011_000025\n")
+    run(tmp_path, src, tmp_path / "with_val", "--to", "yolo")
+    data = yaml_load(tmp_path / "with_val" / "data.yaml")
+    assert (data["train"], data["val"]) == ("images/train", "images/val") and "test" not in data
+    assert (tmp_path / "with_val" / "labels" / "val" / "2011_000025.txt").is_file()
+
+
+def test_to_the_inputs_own_format_keeps_its_layout_as_the_readme_says(tmp_path: Path) -> None:
+    assert "`--to` naming the input's own format is `--to same`" in README
+    out = tmp_path / "out"
+    run(tmp_path, LABELS / "coco", out, "--to", "coco")
+    assert (out / "annotations.json").is_file() and (out / "JPEGImages" / "2011_000003.jpg").is_file()
+    assert not (out / "annotations").exists()
