@@ -81,6 +81,8 @@ def converter(dataset: Dataset, to: str, *, lossy: bool = False) -> Converter | 
     target = _target(to)
     _, kinds = source.survey(dataset)
     lost = target.lost(kinds) if target.lost is not None else {k: "" for k in kinds - get_format(to).kinds}
+    unconvertible = getattr(source, "unconvertible", None)  # what the source's files cannot give any target
+    lost = {**(unconvertible(dataset) if unconvertible is not None else {}), **lost}
     if lost and not lossy:
         what = " and ".join(f"{kind} ({why})" if why else kind for kind, why in sorted(lost.items()))
         raise UsageError(

@@ -14,7 +14,7 @@ from `xmin`/`ymin`, write adds it back, so VOC -> COCO -> VOC gives the same num
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -33,7 +33,7 @@ from augcli.datasets.base import (
     split_of,
 )
 from augcli.datasets.labels import ImageLabels, IndexMask, LabelObject, objects_record
-from augcli.datasets.shapes import mask_objects, object_shapes
+from augcli.datasets.shapes import mask_objects, object_shapes, unconverted_masks
 from augcli.errors import AugcliError
 from augcli.imageio import encode_index_mask
 from augcli.store import Store
@@ -223,7 +223,7 @@ def to_voc(labels: ImageLabels, names: list[str]) -> ImageLabels:
     """VOC holds boxes only: each object's box (made tight from a polygon or mask as it moves); the writer
     counts the polygons, keypoints and masks it leaves out."""
     objects = []
-    counts = replace(labels.counts)
+    counts = unconverted_masks(labels)
     for obj in mask_objects(labels, names):
         if obj.box is None:
             counts.lost_keypoints += obj.keypoints is not None  # a keypoint-only object has nothing to write
@@ -294,6 +294,17 @@ class VocFormat:
             kinds.update({"boxes"} if xml else set())
             kinds.update({"masks"} if masks else set())
         return count, kinds
+
+    def unconvertible(self, dataset: Dataset) -> dict[str, str]:
+        """What no conversion can carry: a class mask without an instance mask has no objects to become."""
+        codec = _codec(dataset)
+        for sample in dataset.samples if not codec.sibling else ():
+            rel, inputs = sample.rel, dataset.inputs
+            if inputs.is_file(codec.beside(rel, MASK_DIRS[0], ".png")) and not inputs.is_file(
+                codec.beside(rel, MASK_DIRS[1], ".png")
+            ):
+                return {"masks": "SegmentationClass without SegmentationObject has no objects to become"}
+        return {}
 
     def class_names(self, dataset: Dataset) -> list[str]:
         """class_names.txt (or labels.txt) in its order, then names only the XML files use (sorted)."""

@@ -414,3 +414,20 @@ def test_to_the_inputs_own_format_keeps_its_layout_as_the_readme_says(tmp_path: 
     run(tmp_path, LABELS / "coco", out, "--to", "coco")
     assert (out / "annotations.json").is_file() and (out / "JPEGImages" / "2011_000003.jpg").is_file()
     assert not (out / "annotations").exists()
+
+
+def test_a_class_mask_no_object_carries_is_counted_when_converted(tmp_path: Path) -> None:
+    """VOC boxes with a SegmentationClass mask but no SegmentationObject: the class mask has no instances
+    to become polygons, so converting refuses; with --lossy COCO gets the boxes and the masks are counted."""
+    src = _voc_tile(tmp_path / "voc", [(11, 6, 40, 45)])
+    (src / "SegmentationClass").mkdir()
+    Image.new("P", (64, 48), 1).save(src / "SegmentationClass" / "a.png")
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(SAME, encoding="utf-8")
+    refused = runner.invoke(app, ["run", str(recipe), "-i", str(src), "-o", str(tmp_path / "no"), "--to", "yolo"])
+    assert refused.exit_code == 2 and "cannot carry the input's masks (SegmentationClass without" in refused.output
+    out = tmp_path / "out"
+    text = run(tmp_path, src, out, "--to", "coco", "--lossy")
+    counts = json.loads((out / "run.json").read_text())["counts"]["labels"]
+    assert counts["objects"] == 2 and counts["lost_masks"] == 2  # the original and its copy
+    assert "not carried by --to (--lossy): masks of 2 objects" in text
