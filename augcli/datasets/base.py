@@ -107,7 +107,11 @@ class ConversionTarget:
 
 
 class LabelFormat(Protocol):
-    """A dataset format, registered once by name (`augcli.datasets.registry.register_format`)."""
+    """A dataset format, registered once by name (`augcli.datasets.registry.register_format`).
+
+    Optional, asked for by `run --to` where a format has them: `keypoint_layout(dataset)` -> (keypoints
+    per object, left/right flip index or None), for a target that needs a fixed count (YOLO pose);
+    `unconvertible(dataset)` -> {kind: why} for labels its files hold that no conversion can carry."""
 
     @property
     def name(self) -> str:
