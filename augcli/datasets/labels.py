@@ -16,7 +16,7 @@ moves the pixels, as Albumentations targets:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -65,21 +65,25 @@ class LabelObject:
 class LabelCounts:
     clipped: int = 0  # coordinates a hair outside the image on input, clipped
     invalid: int = 0  # boxes with no area on input, dropped
-    dropped: int = 0  # objects that left the image (min_visibility / min_area)
+    dropped: int = 0  # objects that left the image (min_visibility / min_area), or no box once rounded
     hidden_keypoints: int = 0  # keypoints moved outside the image: kept, marked v=0
+    # Objects whose polygons / keypoints / mask a `--to --lossy` conversion's target could not hold
+    lost_polygons: int = 0
+    lost_keypoints: int = 0
+    lost_masks: int = 0
 
     def add(self, other: LabelCounts) -> LabelCounts:
         return LabelCounts(*(a + b for a, b in zip(self.as_tuple(), other.as_tuple(), strict=True)))
 
-    def as_tuple(self) -> tuple[int, int, int, int]:
-        return (self.clipped, self.invalid, self.dropped, self.hidden_keypoints)
+    def as_tuple(self) -> tuple[int, ...]:
+        return tuple(getattr(self, f.name) for f in fields(self))
 
-    def to_json(self) -> dict[str, int]:
+    def to_json(self, *, every: bool = False) -> dict[str, int]:
+        """The counts by name; the `lost_*` ones only where not 0 (a manifest record), or `every` one."""
         return {
-            "clipped": self.clipped,
-            "invalid": self.invalid,
-            "dropped": self.dropped,
-            "hidden_keypoints": self.hidden_keypoints,
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if every or not f.name.startswith("lost_") or getattr(self, f.name)
         }
 
 

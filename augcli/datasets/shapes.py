@@ -7,11 +7,12 @@ for a format that holds polygons, and a VOC segmentation-only image gets one obj
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from augcli.datasets.labels import VOID, ImageLabels, LabelObject, mask_box
+from augcli.datasets.labels import VOID, ImageLabels, LabelCounts, LabelObject, mask_box
 
 
 def mask_polygons(mask: np.ndarray) -> list[np.ndarray]:
@@ -51,6 +52,13 @@ def mask_objects(labels: ImageLabels, names: list[str]) -> list[LabelObject]:
     return objects
 
 
+def unconverted_masks(labels: ImageLabels) -> LabelCounts:
+    """The image's counts, plus its label masks that no object carries: a VOC class mask without an
+    instance mask (SegmentationObject) has no objects to become (counted in `lost_masks`)."""
+    lost = 0 if "SegmentationObject" in labels.masks else len(labels.masks)
+    return replace(labels.counts, lost_masks=labels.counts.lost_masks + lost)
+
+
 def polygon_objects(labels: ImageLabels, names: list[str], extra: Callable[[str], dict[str, Any]]) -> ImageLabels:
     """Labels for a format of boxes, polygons and keypoints: a mask becomes its outline's polygons, an
     oriented box the polygon of its corners."""
@@ -64,4 +72,4 @@ def polygon_objects(labels: ImageLabels, names: list[str], extra: Callable[[str]
         objects.append(
             LabelObject(obj.category, obj.box, polygons=polygons, keypoints=obj.keypoints, extra=extra(obj.category))
         )
-    return ImageLabels(objects, {}, {}, labels.counts)
+    return ImageLabels(objects, {}, {}, unconverted_masks(labels))

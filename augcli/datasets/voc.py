@@ -33,7 +33,7 @@ from augcli.datasets.base import (
     split_of,
 )
 from augcli.datasets.labels import ImageLabels, IndexMask, LabelObject, objects_record
-from augcli.datasets.shapes import mask_objects, object_shapes
+from augcli.datasets.shapes import mask_objects, object_shapes, unconverted_masks
 from augcli.errors import AugcliError
 from augcli.imageio import encode_index_mask
 from augcli.store import Store
@@ -89,6 +89,9 @@ class VocCodec:
                     labels.counts.dropped += 1
                     continue
                 obj.box = (x0, y0, x1, y1)
+            labels.counts.lost_polygons += bool(obj.polygons)  # a conversion's (--lossy): VOC holds boxes
+            labels.counts.lost_keypoints += obj.keypoints is not None
+            labels.counts.lost_masks += obj.mask is not None
             kept.append(obj)
         labels.objects = kept
         if "xml" in labels.meta:
@@ -185,14 +188,23 @@ def _is_voc_xml(inputs: Store, rel: str) -> bool:
     return b"<annotation" in head
 
 
-def _image_sets(inputs: Store) -> dict[str, str]:
+_FLAGS = ("-1", "0", "1")  # the second column of VOC's `name flag` lists (per-class sets)
+
+
+def _image_sets(inputs: Store, stems: set[str]) -> dict[str, str]:
+    """Image stem -> split from `ImageSets/Main/{train,val,test}.txt`. A whole line is a name (names
+    may hold spaces); a line that names no image but ends in a flag (`2008_000008 -1`) is its name."""
     out: dict[str, str] = {}
-    for name in ("train", "val", "test"):
-        rel = f"ImageSets/Main/{name}.txt"
+    for split in ("train", "val", "test"):
+        rel = f"ImageSets/Main/{split}.txt"
         if inputs.is_file(rel):
             for line in read_text(inputs, rel).split("\n"):
-                if line.strip():
-                    out[line.split()[0]] = SPLITS[name]
+                name = line.strip()
+                parts = name.rsplit(None, 1)
+                if name not in stems and len(parts) == 2 and parts[1] in _FLAGS:
+                    name = parts[0]
+                if name:
+                    out[name] = SPLITS[split]
     return out
 
 
@@ -208,14 +220,23 @@ def _target_codec(names: list[str], splits: list[str]) -> Codec:
 
 
 def to_voc(labels: ImageLabels, names: list[str]) -> ImageLabels:
-    """VOC holds boxes only: each object's box (made tight from a polygon or mask as it moves)."""
+    """VOC holds boxes only: each object's box (made tight from a polygon or mask as it moves); the writer
+    counts the polygons, keypoints and masks it leaves out."""
     objects = []
+    counts = unconverted_masks(labels)
     for obj in mask_objects(labels, names):
         if obj.box is None:
-            continue  # a keypoint-only object has nothing to write
+            counts.lost_keypoints += obj.keypoints is not None  # a keypoint-only object has nothing to write
+            continue
         polygons, mask = object_shapes(labels, obj)
-        objects.append(LabelObject(obj.category, obj.box, polygons=polygons, mask=mask))
-    return ImageLabels(objects, {}, {"xml": _VOC_SKELETON, "int_coords": True}, labels.counts)
+        objects.append(LabelObject(obj.category, obj.box, polygons=polygons, keypoints=obj.keypoints, mask=mask))
+    return ImageLabels(objects, {}, {"xml": _VOC_SKELETON, "int_coords": True}, counts)
+
+
+def _lost(kinds: set[str]) -> dict[str, str]:
+    """VOC holds boxes: a polygon's or mask's box is written, keypoints are not."""
+    why = {"polygons": "written as their boxes", "masks": "written as their boxes", "keypoints": "dropped"}
+    return {kind: why[kind] for kind in kinds if kind in why}
 
 
 # --------------------------------------------------------------------------- the format
@@ -226,7 +247,7 @@ class VocFormat:
     title = "Pascal VOC"
     kinds = frozenset({"boxes", "masks"})
     priority = 30  # after COCO's JSON and YOLO's data.yaml: an XML beside images is weaker evidence
-    target = ConversionTarget("JPEGImages/ + Annotations/, ImageSets/Main", _place, _target_codec, to_voc)
+    target = ConversionTarget("JPEGImages/ + Annotations/, ImageSets/Main", _place, _target_codec, to_voc, _lost)
     no_conversion = ""
 
     def detect(self, inputs: Store, files: list[str], layout: str) -> Dataset | None:
@@ -241,7 +262,7 @@ class VocFormat:
                 return None
             images = [f for f in files if is_image(f)]
             sibling = True
-        splits = _image_sets(inputs)
+        splits = _image_sets(inputs, {PurePosixPath(rel).stem for rel in images})
         samples = []
         for rel in images:
             split = splits.get(PurePosixPath(rel).stem) if splits else None
@@ -273,6 +294,17 @@ class VocFormat:
             kinds.update({"boxes"} if xml else set())
             kinds.update({"masks"} if masks else set())
         return count, kinds
+
+    def unconvertible(self, dataset: Dataset) -> dict[str, str]:
+        """What no conversion can carry: a class mask without an instance mask has no objects to become."""
+        codec = _codec(dataset)
+        for sample in dataset.samples if not codec.sibling else ():
+            rel, inputs = sample.rel, dataset.inputs
+            if inputs.is_file(codec.beside(rel, MASK_DIRS[0], ".png")) and not inputs.is_file(
+                codec.beside(rel, MASK_DIRS[1], ".png")
+            ):
+                return {"masks": "SegmentationClass without SegmentationObject has no objects to become"}
+        return {}
 
     def class_names(self, dataset: Dataset) -> list[str]:
         """class_names.txt (or labels.txt) in its order, then names only the XML files use (sorted)."""

@@ -8,6 +8,7 @@ import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
@@ -215,3 +216,218 @@ def test_clipped_counts_what_the_readme_says(tmp_path: Path) -> None:
     (image,) = [i for i in doc["images"] if i["file_name"] == "a.png"]
     boxes = sorted(a["bbox"] for a in doc["annotations"] if a["image_id"] == image["id"])
     assert boxes == [[0, 4, 20, 26], [29, 4, 35, 26], [29, 4, 35, 44]]
+
+
+# --------------------------------------------------------------------------- ImageSets names with spaces (defect 3)
+
+
+def test_image_sets_lines_are_whole_names_and_the_two_column_form_still_reads(tmp_path: Path) -> None:
+    src = _voc_tile(tmp_path / "voc", [(11, 6, 40, 45)])
+    name = "AWPE Pigeon Lake 2020 DJI_0005"
+    for stem in (name, "b", "c"):
+        shutil.copy(src / "JPEGImages" / "a.png", src / "JPEGImages" / f"{stem}.png")
+        shutil.copy(src / "Annotations" / "a.xml", src / "Annotations" / f"{stem}.xml")
+    (src / "ImageSets" / "Main").mkdir(parents=True)
+    (src / "ImageSets" / "Main" / "train.txt").write_text("a\nb  1\n", encoding="utf-8")  # "name flag" too
+    (src / "ImageSets" / "Main" / "val.txt").write_text(f"{name}\nc -1\n", encoding="utf-8")
+    out = tmp_path / "out"
+    run(tmp_path, src, out, recipe=SAME.replace("augment: []", "augment:\n  - HorizontalFlip: {p: 1}"))
+    records = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    splits = {r["output"]: r["split"] for r in records}
+    assert splits == {
+        f"JPEGImages/{name}.png": "val",  # a val image: not augmented
+        "JPEGImages/c.png": "val",
+        "JPEGImages/a.png": "train",
+        "JPEGImages/a__aug001.png": "train",
+        "JPEGImages/b.png": "train",
+        "JPEGImages/b__aug001.png": "train",
+    }
+    assert (out / "ImageSets" / "Main" / "val.txt").read_text(encoding="utf-8") == f"{name}\nc\n"
+
+
+# --------------------------------------------------------------------------- COCO images not on disk (defect 4)
+
+
+def test_coco_images_missing_on_disk_are_warned_and_counted_and_case_is_forgiven(tmp_path: Path) -> None:
+    from pycocotools.coco import COCO
+
+    src = _coco_boxes(tmp_path / "coco", [[1, 1, 10, 10]])
+    shutil.copy(src / "images" / "a.jpg", src / "images" / "terrain2.png")
+    doc = json.loads((src / "annotations.json").read_text())
+    doc["images"] += [
+        {"id": 2, "file_name": "gone.jpg", "width": 64, "height": 48},
+        {"id": 3, "file_name": "terrain2.PNG", "width": 64, "height": 48},  # terrain2.png on disk
+    ]
+    box = {"category_id": 1, "bbox": [5, 5, 20, 20], "iscrowd": 0, "area": 400}
+    doc["annotations"] += [{**box, "id": 10 + i, "image_id": image_id} for i, image_id in enumerate((2, 2, 3, 3, 3))]
+    (src / "annotations.json").write_text(json.dumps(doc))
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(SAME, encoding="utf-8")
+    dry = runner.invoke(app, ["run", str(recipe), "-i", str(src), "-o", str(tmp_path / "dry"), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    lost = "annotations.json lists 1 image not on disk; their 2 objects are not written: gone.jpg (2)"
+    case = "annotations.json: 1 file_name matched a file only ignoring case"
+    assert f"warning: {lost}" in dry.output and case in dry.output
+    assert "terrain2.PNG -> images/terrain2.png" in dry.output
+    out = tmp_path / "out"
+    text = run(tmp_path, src, out)
+    assert lost in text and case in text
+    run_json = json.loads((out / "run.json").read_text())
+    assert run_json["counts"]["labels"]["missing_images"] == 1 and run_json["counts"]["labels"]["missing_objects"] == 2
+    assert any(lost in w for w in run_json["warnings"])
+    coco = COCO(str(out / "annotations.json"))
+    (terrain,) = [i for i in coco.imgs.values() if i["file_name"] == "terrain2.png"]
+    assert len(coco.imgToAnns[terrain["id"]]) == 3  # every object of the case-mismatched image kept
+
+
+# --------------------------------------------------------------------------- keypoints: YOLO pose, or refused (5)
+
+KEYPOINTS = [250, 150, 2, 230, 140, 2, 270, 140, 1]  # nose, left eye, right eye (occluded) of one person
+
+
+def _coco_keypoints(root: Path, polygons: bool) -> Path:
+    """The labelme COCO sample with one person given three keypoints; its polygons kept or removed."""
+    shutil.copytree(LABELS / "coco", root)
+    doc = json.loads((root / "annotations.json").read_text())
+    person = next(c for c in doc["categories"] if c["name"] == "person")
+    person["keypoints"] = ["nose", "left_eye", "right_eye"]
+    ann = next(a for a in doc["annotations"] if a["image_id"] == 0 and a["category_id"] == person["id"])
+    ann["keypoints"], ann["num_keypoints"] = KEYPOINTS, 3
+    for a in doc["annotations"]:
+        if not polygons:
+            a.pop("segmentation")
+    (root / "annotations.json").write_text(json.dumps(doc))
+    return root
+
+
+def test_keypoints_convert_to_yolo_pose_and_back(tmp_path: Path) -> None:
+    from pycocotools.coco import COCO
+
+    src = _coco_keypoints(tmp_path / "coco", polygons=False)
+    flip = SAME.replace("augment: []", "augment:\n  - HorizontalFlip: {p: 1}")
+    out = tmp_path / "yolo"
+    run(tmp_path, src, out, "--to", "yolo", recipe=flip)
+    data = yaml_load(out / "data.yaml")
+    assert data["kpt_shape"] == [3, 3] and data["flip_idx"] == [0, 2, 1]
+    rows = [line.split() for line in (out / "labels" / "train" / "2011_000003.txt").read_text().splitlines()]
+    assert {len(r) for r in rows} == {5 + 9}  # every line a box and three keypoints (0 0 0 for those without)
+    person = [r for r in rows if r[5:] != ["0.000000", "0.000000", "0"] * 3]
+    assert len(person) == 1
+    values = [float(v) for v in person[0][5:]]
+    want = [250 / 500, 150 / 338, 2, 230 / 500, 140 / 338, 2, 270 / 500, 140 / 338, 1]
+    assert values == pytest.approx(want, abs=1e-6)
+    flipped = [line.split() for line in (out / "labels" / "train" / "2011_000003__aug001.txt").read_text().splitlines()]
+    (mirrored,) = [r for r in flipped if r[5:] != ["0.000000", "0.000000", "0"] * 3]
+    assert [float(v) for v in mirrored[8:14]] == pytest.approx(  # left and right eyes swapped back
+        [1 - 270 / 500, 140 / 338, 1, 1 - 230 / 500, 140 / 338, 2],
+        abs=1.01 / 500,  # Albumentations: x -> W-1-x
+    )
+    for copy in out.rglob("*__aug001.*"):
+        copy.unlink()
+    run(tmp_path, out, tmp_path / "back", "--to", "coco")
+    coco = COCO(str(tmp_path / "back" / "annotations" / "instances_train.json"))
+    (image,) = [i for i in coco.imgs.values() if i["file_name"] == "2011_000003.jpg"]
+    kps = [a["keypoints"] for a in coco.imgToAnns[image["id"]] if a.get("num_keypoints")]
+    assert kps == [pytest.approx(KEYPOINTS, abs=0.01)]
+
+
+def yaml_load(path: Path) -> dict:
+    import yaml
+
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("to", "lost"),
+    [
+        ("voc", "keypoints (dropped) and polygons (written as their boxes)"),
+        ("yolo", "polygons (a pose line holds a box and keypoints: written as their boxes)"),
+    ],
+)
+def test_a_conversion_that_cannot_carry_a_kind_refuses_unless_lossy(tmp_path: Path, to: str, lost: str) -> None:
+    src = _coco_keypoints(tmp_path / "coco", polygons=True)
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(SAME, encoding="utf-8")
+    refused = runner.invoke(app, ["run", str(recipe), "-i", str(src), "-o", str(tmp_path / "no"), "--to", to])
+    assert refused.exit_code == 2
+    assert f"--to {to} cannot carry the input's {lost}; pass --lossy to convert anyway" in refused.output
+    assert not (tmp_path / "no").exists()
+    out = tmp_path / "out"
+    text = run(tmp_path, src, out, "--to", to, "--lossy")
+    counts = json.loads((out / "run.json").read_text())["counts"]["labels"]
+    with_polygons = 12  # objects, each written twice (original and copy)
+    assert counts["lost_polygons"] == 2 * with_polygons and counts["objects"] == 2 * 12
+    assert counts["lost_keypoints"] == (2 if to == "voc" else 0) and counts["lost_masks"] == 0
+    assert f"not carried by --to (--lossy): polygons of {2 * with_polygons}" in text
+
+
+# --------------------------------------------------------------------------- .mpo is an image (defect 8)
+
+
+def test_an_mpo_from_a_phone_is_an_image_its_first_picture_written_as_jpeg(tmp_path: Path) -> None:
+    from augcli.datasets.base import is_image
+    from augcli.imageio import IMAGE_SUFFIXES, read_image
+
+    src = tmp_path / "photos"
+    src.mkdir()
+    first = Image.open(DATA / "chelsea.png").convert("RGB")
+    second = first.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    first.save(src / "IMG_0001.MPO", save_all=True, append_images=[second])
+    assert Image.open(src / "IMG_0001.MPO").format == "MPO"
+    assert is_image("IMG_0001.MPO") and ".mpo" in IMAGE_SUFFIXES
+    out = tmp_path / "out"
+    text = run(tmp_path, src, out)
+    assert "ignored" not in text
+    assert Image.open(out / "IMG_0001.jpg").format == "JPEG"  # output.format: same; one picture, not an MPO
+    written = read_image(out / "IMG_0001.jpg").pixels
+    assert np.abs(written.astype(int) - np.asarray(first, int)).mean() < 3  # the first picture, not the second
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("x")
+    recipe = tmp_path / "recipe.yaml"
+    result = runner.invoke(app, ["run", str(recipe), "-i", str(empty), "-o", str(tmp_path / "o2")])
+    assert result.exit_code == 2 and ".mpo" in result.output  # the message lists the image extensions
+
+
+# --------------------------------------------------------------------------- data.yaml and --to layouts (defect 9)
+
+
+def test_data_yaml_names_only_the_splits_the_output_has(tmp_path: Path) -> None:
+    """A train-only dataset gets no `val:` (pointing it at the training images would validate on them)."""
+    run(tmp_path, LABELS / "voc", tmp_path / "train_only", "--to", "yolo")
+    data = yaml_load(tmp_path / "train_only" / "data.yaml")
+    assert data["train"] == "images/train" and "val" not in data and "test" not in data
+    src = tmp_path / "voc"
+    shutil.copytree(LABELS / "voc", src)
+    (src / "ImageSets" / "Main").mkdir(parents=True)
+    (src / "ImageSets" / "Main" / "train.txt").write_text("2011_000003\n2011_000006\n")
+    (src / "ImageSets" / "Main" / "val.txt").write_text("2011_000025\n")
+    run(tmp_path, src, tmp_path / "with_val", "--to", "yolo")
+    data = yaml_load(tmp_path / "with_val" / "data.yaml")
+    assert (data["train"], data["val"]) == ("images/train", "images/val") and "test" not in data
+    assert (tmp_path / "with_val" / "labels" / "val" / "2011_000025.txt").is_file()
+
+
+def test_to_the_inputs_own_format_keeps_its_layout_as_the_readme_says(tmp_path: Path) -> None:
+    assert "`--to` naming the input's own format is `--to same`" in README
+    out = tmp_path / "out"
+    run(tmp_path, LABELS / "coco", out, "--to", "coco")
+    assert (out / "annotations.json").is_file() and (out / "JPEGImages" / "2011_000003.jpg").is_file()
+    assert not (out / "annotations").exists()
+
+
+def test_a_class_mask_no_object_carries_is_counted_when_converted(tmp_path: Path) -> None:
+    """VOC boxes with a SegmentationClass mask but no SegmentationObject: the class mask has no instances
+    to become polygons, so converting refuses; with --lossy COCO gets the boxes and the masks are counted."""
+    src = _voc_tile(tmp_path / "voc", [(11, 6, 40, 45)])
+    (src / "SegmentationClass").mkdir()
+    Image.new("P", (64, 48), 1).save(src / "SegmentationClass" / "a.png")
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(SAME, encoding="utf-8")
+    refused = runner.invoke(app, ["run", str(recipe), "-i", str(src), "-o", str(tmp_path / "no"), "--to", "yolo"])
+    assert refused.exit_code == 2 and "cannot carry the input's masks (SegmentationClass without" in refused.output
+    out = tmp_path / "out"
+    text = run(tmp_path, src, out, "--to", "coco", "--lossy")
+    counts = json.loads((out / "run.json").read_text())["counts"]["labels"]
+    assert counts["objects"] == 2 and counts["lost_masks"] == 2  # the original and its copy
+    assert "not carried by --to (--lossy): masks of 2 objects" in text

@@ -541,7 +541,8 @@ def parsed_back(out: Path, to: str, rec: dict) -> list[tuple[str, list[float]]]:
 )
 def test_to_converts_and_the_labels_parse_back_to_the_manifest(tmp_path: Path, source: str, to: str) -> None:
     out = tmp_path / "out"
-    text = run(write(tmp_path, GEOMETRY.format(seed=2, copies=2)), LABELS / source, out, 1, "--to", to)
+    lossy = ("--lossy",) if (source, to) == ("coco", "voc") else ()  # VOC cannot hold COCO's polygons
+    text = run(write(tmp_path, GEOMETRY.format(seed=2, copies=2)), LABELS / source, out, 1, "--to", to, *lossy)
     assert "written as " + {"voc": "Pascal VOC", "coco": "COCO", "yolo": "YOLO"}[to] in text
     records = manifest(out)
     assert len(records) == 9
@@ -559,7 +560,7 @@ def test_to_converts_and_the_labels_parse_back_to_the_manifest(tmp_path: Path, s
     if to == "yolo":
         data = yaml.safe_load((out / "data.yaml").read_text())
         assert source == "coco" or data["names"] == (LABELS / source / "class_names.txt").read_text().splitlines()
-        assert data["train"] == "images/train" and "val" in data
+        assert data["train"] == "images/train" and "val" not in data  # a train-only dataset: no val split
     if to == "voc":
         assert (out / "ImageSets" / "Main" / "train.txt").read_text().split() == sorted(
             Path(r["output"]).stem for r in records
