@@ -112,6 +112,12 @@ class ConversionTarget:
     keypoints: Callable[[Codec, int, list[int]], Codec] | None = None
 
 
+def nothing_lost(kinds: set[str]) -> dict[str, str]:
+    """`ConversionTarget.lost` of a format that carries every kind: masks as their outlines' polygons,
+    oriented boxes as their own (or as the polygon of their corners, with the upright box, in COCO)."""
+    return {}
+
+
 class LabelFormat(Protocol):
     """A dataset format, registered once by name (`augcli.datasets.registry.register_format`).
 

@@ -25,6 +25,7 @@ from augcli.datasets.base import (
     Sample,
     is_image,
     labelled,
+    nothing_lost,
     read_text,
     split_of,
 )
@@ -356,7 +357,9 @@ class CocoFormat:
     title = "COCO"
     kinds = frozenset({"boxes", "polygons", "keypoints", "masks"})
     priority = 10  # a JSON in a known place is the strongest evidence
-    target = ConversionTarget("<split>/ + annotations/instances_<split>.json", _place, _target_codec, to_coco)
+    target = ConversionTarget(
+        "<split>/ + annotations/instances_<split>.json", _place, _target_codec, to_coco, nothing_lost
+    )
     no_conversion = ""
 
     def detect(self, inputs: Store, files: list[str], layout: str) -> Dataset | None:

@@ -19,7 +19,17 @@ from typing import Any
 
 import numpy as np
 
-from augcli.datasets.base import Codec, ConversionTarget, Dataset, LabelSet, Sample, is_image, labelled, split_of
+from augcli.datasets.base import (
+    Codec,
+    ConversionTarget,
+    Dataset,
+    LabelSet,
+    Sample,
+    is_image,
+    labelled,
+    nothing_lost,
+    split_of,
+)
 from augcli.datasets.labels import ImageLabels, LabelObject, objects_record
 from augcli.datasets.oriented import bounds, from_rotated, to_rotated
 from augcli.datasets.polyline import clip_polyline
@@ -246,7 +256,7 @@ class CvatFormat:
     title = "CVAT for images"
     kinds = frozenset({"boxes", "oriented boxes", "polygons", "keypoints"})
     priority = 12  # one XML in a known place, right after COCO's JSON
-    target = ConversionTarget(f"images/<split>/ + {XML}", _place, _target_codec, to_cvat)
+    target = ConversionTarget(f"images/<split>/ + {XML}", _place, _target_codec, to_cvat, nothing_lost)
     no_conversion = ""
 
     def detect(self, inputs: Store, files: list[str], layout: str) -> Dataset | None:

@@ -27,7 +27,7 @@ from augcli.datasets.base import (
     split_of,
 )
 from augcli.datasets.labels import ImageLabels, LabelObject, objects_record
-from augcli.datasets.obb import to_oriented, written_corners
+from augcli.datasets.obb import lost, to_oriented, written_corners
 from augcli.datasets.oriented import bounds
 from augcli.errors import AugcliError
 from augcli.store import Store
@@ -81,7 +81,7 @@ class DotaCodec:
         lines = list(labels.meta.get("header", []))
         kept = []
         for obj in labels.objects:
-            corners = written_corners(obj, width, height)
+            corners = written_corners(obj, width, height, labels.counts)
             if corners is None:
                 labels.counts.dropped += 1  # a keypoint-only object: DOTA has no place for it
                 continue
@@ -127,7 +127,7 @@ class DotaFormat:
     title = "DOTA"
     kinds = frozenset({"oriented boxes"})
     priority = 18  # a labelTxt/ folder beside images/ is DOTA's own mark
-    target = ConversionTarget("<split>/images/ + <split>/labelTxt/", _place, _target_codec, to_dota)
+    target = ConversionTarget("<split>/images/ + <split>/labelTxt/", _place, _target_codec, to_dota, lost)
     no_conversion = ""
 
     def detect(self, inputs: Store, files: list[str], layout: str) -> Dataset | None:

@@ -19,7 +19,17 @@ from typing import Any
 
 import numpy as np
 
-from augcli.datasets.base import Codec, ConversionTarget, Dataset, LabelSet, Sample, is_image, labelled, split_of
+from augcli.datasets.base import (
+    Codec,
+    ConversionTarget,
+    Dataset,
+    LabelSet,
+    Sample,
+    is_image,
+    labelled,
+    nothing_lost,
+    split_of,
+)
 from augcli.datasets.labels import ImageLabels, LabelObject, objects_record
 from augcli.datasets.oriented import bounds
 from augcli.datasets.polyline import clip_polyline
@@ -240,7 +250,7 @@ class LabelmeFormat:
     title = "LabelMe"
     kinds = frozenset({"boxes", "oriented boxes", "polygons", "keypoints"})
     priority = 25  # a JSON per image: after COCO's JSON and YOLO's labels/, before VOC's XML
-    target = ConversionTarget("<split>/ with a JSON beside each image", _place, _target_codec, to_labelme)
+    target = ConversionTarget("<split>/ with a JSON beside each image", _place, _target_codec, to_labelme, nothing_lost)
     no_conversion = ""
 
     def detect(self, inputs: Store, files: list[str], layout: str) -> Dataset | None:

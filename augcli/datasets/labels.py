@@ -71,6 +71,7 @@ class LabelCounts:
     lost_polygons: int = 0
     lost_keypoints: int = 0
     lost_masks: int = 0
+    lost_orientations: int = 0  # oriented boxes written as their upright boxes (VOC)
 
     def add(self, other: LabelCounts) -> LabelCounts:
         return LabelCounts(*(a + b for a, b in zip(self.as_tuple(), other.as_tuple(), strict=True)))

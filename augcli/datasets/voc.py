@@ -92,6 +92,7 @@ class VocCodec:
             labels.counts.lost_polygons += bool(obj.polygons)  # a conversion's (--lossy): VOC holds boxes
             labels.counts.lost_keypoints += obj.keypoints is not None
             labels.counts.lost_masks += obj.mask is not None
+            labels.counts.lost_orientations += obj.corners is not None
             kept.append(obj)
         labels.objects = kept
         if "xml" in labels.meta:
@@ -229,13 +230,22 @@ def to_voc(labels: ImageLabels, names: list[str]) -> ImageLabels:
             counts.lost_keypoints += obj.keypoints is not None  # a keypoint-only object has nothing to write
             continue
         polygons, mask = object_shapes(labels, obj)
-        objects.append(LabelObject(obj.category, obj.box, polygons=polygons, keypoints=obj.keypoints, mask=mask))
+        objects.append(
+            LabelObject(
+                obj.category, obj.box, polygons=polygons, keypoints=obj.keypoints, mask=mask, corners=obj.corners
+            )
+        )
     return ImageLabels(objects, {}, {"xml": _VOC_SKELETON, "int_coords": True}, counts)
 
 
 def _lost(kinds: set[str]) -> dict[str, str]:
     """VOC holds boxes: a polygon's or mask's box is written, keypoints are not."""
-    why = {"polygons": "written as their boxes", "masks": "written as their boxes", "keypoints": "dropped"}
+    why = {
+        "polygons": "written as their boxes",
+        "masks": "written as their boxes",
+        "keypoints": "dropped",
+        "oriented boxes": "written as their upright boxes",
+    }
     return {kind: why[kind] for kind in kinds if kind in why}
 
 

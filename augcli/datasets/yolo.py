@@ -203,7 +203,7 @@ def _lost(kinds: set[str]) -> dict[str, str]:
     if "keypoints" not in kinds:
         return {}
     why = "a pose line holds a box and keypoints: written as their boxes"
-    return {kind: why for kind in kinds & {"polygons", "masks"}}
+    return {kind: why for kind in kinds & {"polygons", "masks", "oriented boxes"}}
 
 
 def to_yolo(labels: ImageLabels, names: list[str]) -> ImageLabels:

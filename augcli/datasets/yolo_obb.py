@@ -19,7 +19,7 @@ import numpy as np
 
 from augcli.datasets.base import Codec, ConversionTarget, Dataset, LabelSet, read_text
 from augcli.datasets.labels import ImageLabels, LabelObject, clip_polygon, objects_record, polygon_area
-from augcli.datasets.obb import to_oriented, written_corners
+from augcli.datasets.obb import lost, to_oriented, written_corners
 from augcli.datasets.oriented import bounds, clockwise
 from augcli.datasets.yolo import FORMAT as YOLO
 from augcli.datasets.yolo import LabelReadError, YoloCodec, label_rel
@@ -57,7 +57,7 @@ class YoloObbCodec(YoloCodec):
     def write(self, outputs: Store, image_rel: str, labels: ImageLabels, width: int, height: int) -> dict[str, Any]:
         lines, kept = [], []
         for obj in labels.objects:
-            corners = written_corners(obj, width, height)
+            corners = written_corners(obj, width, height, labels.counts)
             if corners is None:
                 labels.counts.dropped += 1  # a keypoint-only object: YOLO-OBB has no place for it
                 continue
@@ -141,7 +141,7 @@ class YoloObbFormat:
     title = "YOLO-OBB"
     kinds = frozenset({"oriented boxes"})
     priority = 19  # YOLO's layout, tried just before plain YOLO: nine fields a line decide
-    target = ConversionTarget("images/<split>/ + labels/<split>/, data.yaml", _place, _target_codec, to_yolo_obb)
+    target = ConversionTarget("images/<split>/ + labels/<split>/, data.yaml", _place, _target_codec, to_yolo_obb, lost)
     no_conversion = ""
 
     def detect(self, inputs: Store, files: list[str], layout: str) -> Dataset | None:

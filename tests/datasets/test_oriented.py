@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import yaml
 from PIL import Image
-from test_labels import manifest, run, write
+from test_labels import manifest, run, runner, write
 
+from augcli.cli import app
 from augcli.datasets import discover_dataset
 from augcli.datasets.oriented import clockwise, convex_hull, from_rotated, min_area_rectangle, signed_area, to_rotated
 
@@ -256,10 +257,17 @@ def test_yolo_obb_to_coco_gets_the_polygon_and_the_upright_box(tmp_path: Path) -
 
 @pytest.mark.parametrize("to", ["yolo-obb", "dota"])
 def test_coco_polygons_convert_to_fitted_rectangles(tmp_path: Path, to: str) -> None:
+    """A polygon's minimum-area rectangle is not its polygon: refused without --lossy, then counted."""
     out = tmp_path / "out"
-    run(recipe(tmp_path, "HorizontalFlip: {p: 1}"), DATA / "labels" / "coco", out, 1, "--to", to)
+    args = ["run", str(recipe(tmp_path, "HorizontalFlip: {p: 1}")), "-i", str(DATA / "labels" / "coco")]
+    refused = runner.invoke(app, [*args, "-o", str(out), "-w", "1", "--to", to])
+    assert refused.exit_code == 2
+    assert f"--to {to} cannot carry the input's polygons (written as their minimum-area rectangles)" in refused.output
+    run(recipe(tmp_path, "HorizontalFlip: {p: 1}"), DATA / "labels" / "coco", out, 1, "--to", to, "--lossy")
     records = manifest(out)
     assert records and all(o["corners"] for r in records for o in r["labels"]["objects"])
+    objects = sum(len(r["labels"]["objects"]) for r in records)
+    assert 0 < json.loads((out / "run.json").read_text())["counts"]["labels"]["lost_polygons"] <= objects
     for rec in records:
         width, height = rec["size"]
         label = (
@@ -322,3 +330,25 @@ def test_cutmix_cuts_oriented_boxes_and_keeps_them_rectangles(tmp_path: Path) ->
         for obj in rec["labels"]["objects"]:
             pts = np.array(obj["corners"])
             assert (pts >= -0.01).all() and (pts[:, 0] <= width + 0.01).all() and (pts[:, 1] <= height + 0.01).all()
+
+
+def test_oriented_boxes_to_voc_are_refused_then_written_upright_and_counted(tmp_path: Path) -> None:
+    """VOC has no angle: --to voc names what it would lose; with --lossy each box is the tight upright
+    box of its turned corners (not the turned upright box), and run.json counts the orientations lost."""
+    src = make_yolo_obb(tmp_path / "obb")
+    out = tmp_path / "out"
+    steps = "Affine: {rotate: [20, 20], p: 1}"
+    args = ["run", str(recipe(tmp_path, steps)), "-i", str(src), "-o", str(out), "-w", "1", "--to", "voc"]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 2
+    assert "--to voc cannot carry the input's oriented boxes (written as their upright boxes)" in refused.output
+    run(recipe(tmp_path, steps), src, out, 1, "--to", "voc", "--lossy")
+    records = manifest(out)
+    objects = sum(len(r["labels"]["objects"]) for r in records)
+    assert json.loads((out / "run.json").read_text())["counts"]["labels"]["lost_orientations"] == objects > 0
+    for rec in records:
+        xml = (out / "Annotations" / Path(rec["output"]).name).with_suffix(".xml").read_text()
+        for obj in rec["labels"]["objects"]:
+            pts = np.array(obj["corners"])
+            x0, y0 = np.round(pts.min(axis=0)).astype(int) + 1  # VOC is 1-based
+            assert f"<xmin>{x0}</xmin>" in xml and f"<ymin>{y0}</ymin>" in xml
