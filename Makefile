@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: help install demo test lint golden regression-golden bench bench-fast bench-scaling clean
+.PHONY: help install demo test fuzz lint golden regression-golden bench bench-fast bench-scaling clean
 
 help:  ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -21,6 +21,9 @@ demo: install  ## augment the bundled natural-photo sample into out/natural
 
 test: install  ## run the test suite
 	$(BIN)/python -m pytest
+
+fuzz: install  ## the recipe fuzz suite's long profile: random, thousands of examples (CI runs a short fixed one)
+	AUGCLI_FUZZ=long $(BIN)/python -m pytest tests/hardening/test_fuzz.py -p no:cacheprovider
 
 lint: install  ## ruff (lint + format check), mypy and the import contracts (lint-imports)
 	$(BIN)/ruff check augcli tests benchmarks

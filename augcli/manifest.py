@@ -29,6 +29,11 @@ def manifest_name(shard: tuple[int, int] | None) -> str:
     return "manifest.jsonl" if shard is None else f"manifest.shard-{shard[0]}-of-{shard[1]}.jsonl"
 
 
+def lock_name(shard: tuple[int, int] | None) -> str:
+    """The output's lock file while a run writes (shards of one output run side by side)."""
+    return ".augcli.lock" if shard is None else f".augcli.shard-{shard[0]}-of-{shard[1]}.lock"
+
+
 def run_name(shard: tuple[int, int] | None) -> str:
     return RUN_FILE if shard is None else f"run.shard-{shard[0]}-of-{shard[1]}.json"
 

@@ -18,7 +18,7 @@ from typing import Any
 from augcli.datasets import Dataset, discover_dataset
 from augcli.datasets.convert import Converter, converter, relocate
 from augcli.datasets.support import summarize
-from augcli.errors import FULL_ERRNOS, ImageWriteError, OutputFull, Stopped, UsageError
+from augcli.errors import FULL_ERRNOS, AugcliError, ImageWriteError, OutputFull, Stopped, UsageError
 from augcli.executors import Executor, WorkerError, make_executor
 from augcli.imageio import IMAGE_SUFFIX_LIST, suffix_format
 from augcli.manifest import (
@@ -28,6 +28,7 @@ from augcli.manifest import (
     done_outputs,
     finish_run,
     iter_records,
+    lock_name,
     manifest_name,
     manifest_names,
     missing_outputs,
@@ -39,7 +40,7 @@ from augcli.plan import Job, OutputPlan, check_distinct, estimate_bytes, iter_pl
 from augcli.recipe import Recipe
 from augcli.render import mixing_partners, output_format
 from augcli.report import RunReport, count_labels, find_leaks, run_summary
-from augcli.store import Store, is_url, open_store, scheme_of
+from augcli.store import Store, StoreLock, is_url, open_store, scheme_of
 from augcli.worker import RunTask
 
 
@@ -98,6 +99,47 @@ def run_dataset(
         options.executor, workers=min(workers, max(1, report.sources)), notice=notice, **options.executor_options
     )
     outputs = open_store(options.output, options.storage_options)
+    lock = _claim(outputs, options, executor)
+    try:
+        planned = _Planned(dataset, codec, plans, partners, inputs.location)
+        return _write(recipe, options, planned, report, executor, outputs, started, progress, on_start)
+    finally:
+        lock.release()
+
+
+@dataclass(frozen=True)
+class _Planned:
+    dataset: Dataset
+    codec: Any
+    plans: Plans
+    partners: Any
+    input: str
+
+
+def _claim(outputs: Store, options: RunOptions, executor: Executor) -> StoreLock:
+    """The output's lock (one run per output and shard at a time), or a one-line refusal: another run
+    holds it, or the output cannot be written at all (a file in the way, /proc, a read-only disk)."""
+    try:
+        return outputs.lock(lock_name(options.shard))
+    except (AugcliError, OSError) as exc:
+        executor.terminate()
+        if isinstance(exc, AugcliError):
+            raise
+        raise UsageError(f"cannot write to the output folder: {exc.strerror or exc}", options.output) from None
+
+
+def _write(
+    recipe: Recipe,
+    options: RunOptions,
+    planned: _Planned,
+    report: RunReport,
+    executor: Executor,
+    outputs: Store,
+    started: float,
+    progress: Callable[[int], None] | None,
+    on_start: Callable[[int], None] | None,
+) -> RunReport:
+    """The run proper, under the output's lock: resume or start, execute, finish the records."""
     try:
         done = _prepare_output(outputs, recipe, options)
         outputs.remove_temporary()
@@ -109,8 +151,11 @@ def run_dataset(
         else:
             reason = exc.strerror or str(exc)
         raise UsageError(f"cannot write to the output folder: {reason}", options.output) from None
+    dataset, codec, plans = planned.dataset, planned.codec, planned.plans
     leak_check = len({s.split for s in dataset.samples}) > 1  # a leak needs two splits
-    task = RunTask(recipe, inputs.location, outputs.location, codec, partners, options.storage_options, leak_check)
+    task = RunTask(
+        recipe, planned.input, outputs.location, codec, planned.partners, options.storage_options, leak_check
+    )
     report.skipped = _count_skipped(plans, done)
     report.executor = executor.name
     if on_start:

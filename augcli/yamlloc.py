@@ -59,6 +59,17 @@ def _refused(problem: str, mark: Any) -> YamlLimitError:
 class _Loader(yaml.SafeLoader):
     """The safe loader with YAML 1.2's scalars: a date is text, and a number must be finite."""
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """A value its tag cannot read (`!!float x`, `!!int y`, `!!bool maybe`) is a located error, not
+        the constructor's ValueError or KeyError."""
+        try:
+            return super().construct_object(node, deep=deep)
+        except yaml.YAMLError:
+            raise
+        except (ValueError, KeyError, TypeError, OverflowError):
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise _refused(f"{tag} cannot read {str(node.value)[:40]!r}", node.start_mark) from None
+
 
 def _text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
     return str(loader.construct_scalar(node))

@@ -91,6 +91,23 @@ class Store(Protocol):
         """Delete what a killed writer left half-done (never a finished object); returns how many."""
         ...
 
+    def lock(self, rel: str) -> StoreLock:
+        """Hold `rel` as this process's exclusive lock (creating the root if need be) until `release()`.
+        Another live holder: a UsageError naming it; a holder that died: taken over. A store that cannot
+        lock (object stores have no lock every backend honours) returns a lock that holds nothing."""
+        ...
+
+
+class StoreLock(Protocol):
+    def release(self) -> None: ...
+
+
+class NoLock:
+    """What a store that cannot lock returns."""
+
+    def release(self) -> None:
+        pass
+
 
 StoreFactory = Callable[[str, Mapping[str, Any]], Store]
 """Builds the store for a location from its storage options (`{}` when none were given)."""

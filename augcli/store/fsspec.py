@@ -23,7 +23,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from augcli.errors import StoreError, UsageError
-from augcli.store.base import ANY_SCHEME, register_store, scheme_of
+from augcli.store.base import ANY_SCHEME, NoLock, register_store, scheme_of
 from augcli.store.retry import RetryPolicy, is_transient
 
 if TYPE_CHECKING:
@@ -247,6 +247,12 @@ class FsspecStore:
     def remove_temporary(self) -> int:
         """Nothing to do: objects appear whole or not at all, and a killed writer leaves no temp object."""
         return 0
+
+    def lock(self, rel: str) -> NoLock:
+        """No lock: object stores offer no create-if-absent that every backend honours. Two runs on one
+        prefix both do the whole job; each output is written whole, with the same bytes, so the second
+        costs time, never correctness."""
+        return NoLock()
 
     def _path(self, rel: str) -> str:
         return f"{self._root}/{rel}" if rel else self._root

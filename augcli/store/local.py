@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import fnmatch
 import hashlib
 import os
+import socket
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -204,6 +208,9 @@ class LocalStore:
     def remove_log(self, rel: str) -> None:
         self.remove(rel)
 
+    def lock(self, rel: str) -> FileLock:
+        return FileLock(self.root / rel, self.where())
+
     def remove_temporary(self) -> int:
         removed = 0
         for dirpath, _dirs, files in os.walk(self.root):
@@ -212,6 +219,47 @@ class LocalStore:
                     Path(dirpath, name).unlink(missing_ok=True)
                     removed += 1
         return removed
+
+
+class FileLock:
+    """An exclusive lock on a file (flock: the system releases it when its holder dies, however it dies),
+    holding its holder's pid and host for the message another run shows; the file goes with `release`."""
+
+    def __init__(self, path: Path, shown: PathLike):
+        if path.parent.exists() and not path.parent.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "it is a file, not a folder", str(path.parent))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(100):
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 256).decode("utf-8", "replace").strip() or "a process"
+                os.close(fd)
+                raise UsageError(
+                    f"another augcli run is writing to this output ({holder}); wait for it to end, or stop it",
+                    shown,
+                ) from None
+            try:
+                same = os.fstat(fd).st_ino == os.stat(path).st_ino
+            except FileNotFoundError:  # its holder released (removed) it between our open and our lock
+                same = False
+            if same:
+                break
+            os.close(fd)
+        else:  # pragma: no cover - a lock file replaced 100 times in a row
+            raise UsageError("cannot take the output's lock: it keeps being replaced", shown)
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}, since {started}\n".encode())
+        self._fd: int | None = fd
+        self.path = path
+
+    def release(self) -> None:
+        if self._fd is not None:
+            self.path.unlink(missing_ok=True)  # before the unlock: a waiting run then locks a new file
+            os.close(self._fd)
+            self._fd = None
 
 
 def open_local_store(location: str, storage_options: Mapping[str, Any]) -> LocalStore:
