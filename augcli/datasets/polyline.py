@@ -11,6 +11,8 @@ import itertools
 
 import numpy as np
 
+from augcli.datasets.labels import LabelObject
+
 
 def _clip_segment(a: np.ndarray, b: np.ndarray, width: float, height: float) -> tuple[np.ndarray, np.ndarray] | None:
     d = b - a
@@ -60,3 +62,12 @@ def clip_polyline(points: np.ndarray, width: float, height: float) -> list[np.nd
         if len(arr) >= 2 and np.ptp(arr, axis=0).max() > 0:
             out.append(arr)
     return out
+
+
+def is_line_strip(obj: LabelObject) -> bool:
+    """Whether an object's keypoints are the vertices of an open line strip (drawn joined, not as dots)."""
+    labelme = obj.extra.get("labelme")
+    cvat = obj.extra.get("cvat")
+    return (isinstance(labelme, dict) and labelme.get("shape_type") in ("line", "linestrip")) or (
+        isinstance(cvat, dict) and cvat.get("tag") == "polyline"
+    )
