@@ -66,7 +66,7 @@ class _Loader(yaml.SafeLoader):
             return super().construct_object(node, deep=deep)
         except yaml.YAMLError:
             raise
-        except (ValueError, KeyError, TypeError, OverflowError):
+        except Exception:  # ValueError, KeyError, IndexError (`!!float` of nothing): whatever the constructor raised
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
             raise _refused(f"{tag} cannot read {str(node.value)[:40]!r}", node.start_mark) from None
 

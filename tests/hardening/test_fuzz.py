@@ -2,7 +2,7 @@
 negative, NaN numbers, unicode, deep nesting) and at the text level (aliases, tags, BOM, CRLF, tabs,
 duplicate keys, truncation). Properties: `validate-recipe` exits 0, 1 or 2 only, never with a traceback,
 within 5 s; its `--json` report agrees with its text; a recipe it accepts runs on a 3-image dataset
-without a traceback or a hang.
+without a traceback, a hang or runaway memory.
 
 CI runs a derandomised profile with a small, fixed number of examples (the whole file well under 60 s);
 `make fuzz` runs the `long` profile (AUGCLI_FUZZ=long), random and far longer.
@@ -14,7 +14,9 @@ import json
 import math
 import os
 import re
+import resource
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,10 +25,11 @@ from typing import Any
 import pytest
 import yaml
 from conftest import PHOTOS, SMALL
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from augcli import registry
 from augcli.cli import app
 
 settings.register_profile(
@@ -45,8 +48,8 @@ settings.register_profile(
 )
 PROFILE = os.environ.get("AUGCLI_FUZZ", "ci")
 settings.load_profile(PROFILE)
-VALIDATE_EXAMPLES = 40 if PROFILE == "ci" else 2000
-RUN_EXAMPLES = 12 if PROFILE == "ci" else 300
+VALIDATE_EXAMPLES = 100 if PROFILE == "ci" else 3000
+RUN_EXAMPLES = 40 if PROFILE == "ci" else 1000
 
 RICH = """\
 augcli: 1
@@ -130,6 +133,31 @@ def mutated_data(draw: st.DrawFn) -> str:
             parent[key[:-1] or "x"] = parent.pop(key)
         elif action == "wrap":
             parent[key] = {str(key): parent[key]}
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+
+_STEPS = sorted(name for name, cls in registry.catalogue().items() if not registry.is_composition(cls))
+plausible = st.one_of(
+    st.integers(-3, 300),
+    st.floats(-2, 2, allow_nan=False),
+    st.tuples(st.integers(-3, 64), st.integers(-3, 64)),
+    st.tuples(st.floats(-1, 1), st.floats(-1, 1)),
+    st.booleans(),
+    st.sampled_from(NUMBERS + FLOATS),
+)
+
+
+@st.composite
+def catalogue_recipe(draw: st.DrawFn) -> str:
+    """One transform of the catalogue after a small resize, with up to two parameters set to plausible
+    (or extreme) values: recipes that validate often, so that `run` is exercised across the catalogue."""
+    name = draw(st.sampled_from(_STEPS))
+    accepted = [k for k in registry.init_parameters(registry.catalogue()[name]) if k not in ("p", "strict")]
+    params: dict[str, Any] = {"p": 1}
+    for key in draw(st.lists(st.sampled_from(accepted), max_size=2, unique=True)) if accepted else []:
+        params[key] = draw(plausible)
+    data = {"augcli": 1, "name": "step", "seed": 1, "copies": 1}
+    data |= {"preprocess": [{"SmallestMaxSize": {"max_size": 48}}], "augment": [{name: params}]}
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
 
 
@@ -217,6 +245,7 @@ def workdir() -> Any:
 def test_validate_exits_0_1_or_2_quickly_and_json_agrees(workdir: Path, text: str) -> None:
     path = _write(workdir, text)
     code, out, elapsed = _invoke("validate-recipe", "-q", str(path))
+    event(f"validate-recipe exit {code}")
     assert code in (0, 1, 2), out
     assert elapsed < 5, f"validate-recipe took {elapsed:.1f} s"
     json_code, report, _ = _invoke("validate-recipe", "--json", str(path))
@@ -243,17 +272,21 @@ def _runnable(text: str) -> str:
 
 
 @settings(max_examples=RUN_EXAMPLES)
-@given(text=mutated_data())
+@given(text=st.one_of(mutated_data(), catalogue_recipe()))
 def test_an_accepted_recipe_runs_without_a_traceback_or_a_hang(workdir: Path, text: str) -> None:
     text = _runnable(text)
     path = _write(workdir, text)
     code, _, _ = _invoke("validate-recipe", "-q", str(path))
+    event(f"validate-recipe exit {code}")
     if code == 2:
         return
     target = workdir / "out"
     shutil.rmtree(target, ignore_errors=True)
     run_code, said, elapsed = _invoke("run", str(path), "-i", str(workdir / "in"), "-o", str(target), "-w", "1", "-q")
+    event(f"run exit {run_code}")
     assert run_code in (0, 1), said  # whatever validate accepts, run runs (a failed image is exit 1)
     assert elapsed < 60, f"run took {elapsed:.1f} s"
     if run_code == 0:
         assert json.loads((target / "run.json").read_text())["status"] == "complete"
+    peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**30 if sys.platform == "darwin" else 2**20)
+    assert peak_gib < 3, f"this process reached {peak_gib:.1f} GiB: runaway memory"

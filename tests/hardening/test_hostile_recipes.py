@@ -130,7 +130,7 @@ def test_validate_json_agrees_with_text_on_a_refused_recipe(tmp_path: Path) -> N
     assert report["recipes"][0]["problems"][0]["message"] in text
 
 
-@pytest.mark.parametrize("value", ["!!float x", "!!int y", "!!bool maybe"])
+@pytest.mark.parametrize("value", ["!!float x", "!!int y", "!!bool maybe", "!!float ''"])
 def test_a_value_its_tag_cannot_read_is_a_located_error(tmp_path: Path, value: str) -> None:
     """Found by the fuzz suite: the constructor's ValueError/KeyError escaped as a traceback."""
     code, out = _validate(tmp_path, f"augcli: 1\nname: x\nseed: {value}\naugment: [HorizontalFlip]\n")
