@@ -46,8 +46,7 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-PROFILE = os.environ.get("AUGCLI_FUZZ", "ci")
-settings.load_profile(PROFILE)
+PROFILE = os.environ.get("AUGCLI_FUZZ", "ci")  # applied to these tests only, not loaded for the session
 VALIDATE_EXAMPLES = 100 if PROFILE == "ci" else 3000
 RUN_EXAMPLES = 40 if PROFILE == "ci" else 1000
 
@@ -240,7 +239,7 @@ def workdir() -> Any:
         yield folder
 
 
-@settings(max_examples=VALIDATE_EXAMPLES)
+@settings(settings.get_profile(PROFILE), max_examples=VALIDATE_EXAMPLES)
 @given(text=mutated_text())
 def test_validate_exits_0_1_or_2_quickly_and_json_agrees(workdir: Path, text: str) -> None:
     path = _write(workdir, text)
@@ -271,7 +270,7 @@ def _runnable(text: str) -> str:
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
 
 
-@settings(max_examples=RUN_EXAMPLES)
+@settings(settings.get_profile(PROFILE), max_examples=RUN_EXAMPLES)
 @given(text=st.one_of(mutated_data(), catalogue_recipe()))
 def test_an_accepted_recipe_runs_without_a_traceback_or_a_hang(workdir: Path, text: str) -> None:
     text = _runnable(text)

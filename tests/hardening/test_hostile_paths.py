@@ -85,3 +85,22 @@ def test_names_that_are_not_utf8_are_reported_and_the_rest_is_made(tmp_path: Pat
     assert {f["source"] for f in record["failures"]} == {"caf\\xe9.jpg", "d\\xff/"}
     stats = invoke("stats", str(photos), "--split", "all")
     assert "UnicodeEncodeError" not in stats.output and "Traceback" not in stats.output
+
+
+def test_an_output_the_system_refuses_to_make_is_one_line(
+    tmp_path: Path, photos: Path, recipe: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a read-only or foreign folder does for a user without root (root makes folders anywhere)."""
+    parent = tmp_path / "ro"
+    parent.mkdir()
+    real_mkdir = Path.mkdir
+
+    def mkdir(self: Path, *args: object, **kwargs: object) -> None:
+        if self.is_relative_to(parent):
+            raise PermissionError(13, "Permission denied", str(self))
+        real_mkdir(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    result = invoke("run", str(recipe), "-i", str(photos), "-o", str(parent / "out"), "-w", "1", "-q")
+    assert result.exit_code == 2, result.output
+    assert result.output == f"augcli: error: cannot write to the output folder: Permission denied ({parent / 'out'})\n"
