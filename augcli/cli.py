@@ -311,6 +311,9 @@ def run(
     to: str = typer.Option(
         "same", "--to", help="Label format to write: same (as read), or a format `augcli formats` can write (converts)."
     ),
+    lossy: bool = typer.Option(
+        False, "--lossy", help="Let --to drop the kinds of label its format cannot hold (counted in run.json)."
+    ),
     executor: str = typer.Option(
         "local",
         "--executor",
@@ -349,6 +352,7 @@ def run(
         dry_run=dry_run,
         layout=layout,
         to=to,
+        lossy=lossy,
         executor=executor,
         executor_options=_executor_options(scheduler, batch_size),
         storage_options=parse_storage_options(storage_option or []),

@@ -24,6 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from augcli.datasets.labels import ImageLabels, LabelObject, LabelOptions, clip_polygon, polygon_area
+from augcli.datasets.oriented import bounds, clockwise, min_area_rectangle
 
 Mode = Literal["mixup", "cutmix"]
 Box = tuple[int, int, int, int]
@@ -270,6 +271,8 @@ def scale_labels(labels: ImageLabels, sx: float, sy: float) -> ImageLabels:
     objects = []
     for obj in labels.objects:
         new = replace(obj, polygons=[p * (sx, sy) for p in obj.polygons])
+        if obj.corners is not None:
+            new.corners = np.asarray(obj.corners, np.float64) * (sx, sy)
         if obj.box is not None:
             x0, y0, x1, y1 = obj.box
             new.box = (x0 * sx, y0 * sy, x1 * sx, y1 * sy)
@@ -329,7 +332,18 @@ def _keep_in(obj: LabelObject, regions: list[Rect], options: LabelOptions) -> tu
         hidden = int((~inside & (kps[:, 2] > 0)).sum())
         kps[~inside, 2] = 0
         new.keypoints = kps
-    if obj.polygons:
+    if obj.corners is not None:
+        quad = np.asarray(obj.corners, np.float64)
+        parts = [c for r in regions if polygon_area(c := _clip_to(quad, r)) > 0 and len(c) >= 3]
+        visible = sum(polygon_area(c) for c in parts) / polygon_area(quad) if polygon_area(quad) > 0 else 0.0
+        if not parts or visible < options.min_visibility:
+            return None, 0
+        rect = min_area_rectangle(np.concatenate(parts))  # one rectangle around what is left
+        if rect is None:
+            return None, 0
+        new.corners = clockwise(rect, quad[0])
+        new.box, new.box_source = bounds(new.corners), "oriented"
+    elif obj.polygons:
         before = sum(polygon_area(p) for p in obj.polygons)
         kept = [c for p in obj.polygons for r in regions if polygon_area(c := _clip_to(p, r)) > 0 and len(c) >= 3]
         visible = sum(polygon_area(c) for c in kept) / before if before > 0 else 0.0

@@ -6,7 +6,7 @@ import os
 import platform
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -101,13 +101,13 @@ def count_labels(records: Iterable[dict[str, Any]]) -> dict[str, int]:
         if labels is None:
             continue
         counts = LabelCounts(**labels.get("counts", {}))
-        total = total.add(LabelCounts(0, 0, counts.dropped, counts.hidden_keypoints))
+        total = total.add(replace(counts, clipped=0, invalid=0))
         on_input[rec["source"]] = (counts.clipped, counts.invalid)
         objects += len(labels.get("objects", []))
         background += not labels.get("objects") and not labels.get("masks")
     total.clipped = sum(c for c, _ in on_input.values())
     total.invalid = sum(i for _, i in on_input.values())
-    return {"objects": objects, "background_images": background, **total.to_json()}
+    return {"objects": objects, "background_images": background, **total.to_json(every=True)}
 
 
 def find_leaks(records: Iterable[dict[str, Any]]) -> list[list[str]]:

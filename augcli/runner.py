@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from augcli.datasets import Dataset, discover_dataset
-from augcli.datasets.convert import converter, relocate
+from augcli.datasets.convert import Converter, converter, relocate
 from augcli.datasets.support import summarize
 from augcli.errors import FULL_ERRNOS, AugcliError, ImageWriteError, OutputFull, Stopped, UsageError
 from augcli.executors import Executor, WorkerError, make_executor
-from augcli.imageio import suffix_format
+from augcli.imageio import IMAGE_SUFFIX_LIST, suffix_format
 from augcli.manifest import (
     RESERVE,
     AllRecords,
@@ -55,6 +55,7 @@ class RunOptions:
     dry_run: bool = False
     layout: str = "auto"
     to: str = "same"  # label format to write: same, voc, coco, yolo
+    lossy: bool = False  # let --to drop a kind of label its target cannot hold (counted)
     executor: str = "local"
     executor_options: dict[str, Any] = field(default_factory=dict)  # e.g. dask's scheduler, batch_size
     storage_options: dict[str, Any] = field(default_factory=dict)  # for the remote side(s); run.json keeps the keys
@@ -85,10 +86,10 @@ def run_dataset(
     if not is_url(str(options.output)):
         check_links(dataset, Path(options.output))
     if not dataset.samples:
-        raise UsageError("input folder holds no images (.jpg .png .webp .tif .bmp)", options.input)
+        raise UsageError(f"input folder holds no images ({IMAGE_SUFFIX_LIST})", options.input)
     codec, plans = _plans(recipe, dataset, options)
     partners = mixing_partners(recipe, dataset, codec)  # refuses mixing masks before anything is written
-    report = _planned_report(recipe, dataset, options, plans)
+    report = _planned_report(recipe, dataset, options, plans, codec)
     if options.dry_run:
         report.elapsed = time.perf_counter() - started
         return report
@@ -213,7 +214,7 @@ def _plans(recipe: Recipe, dataset: Dataset, options: RunOptions) -> tuple[Any, 
     """The label writer and a re-iterable plan of this shard's outputs (converted layout with --to)."""
     label_set = dataset.labels
     codec = label_set.codec if label_set is not None else None
-    convert = converter(dataset, options.to)
+    convert = converter(dataset, options.to, lossy=options.lossy)
     if convert is None:
         check_distinct(iter_plans(recipe, dataset.samples))  # every shard, so shards never collide either
         return codec, lambda: shard_plans(iter_plans(recipe, dataset.samples), options.shard)
@@ -222,13 +223,13 @@ def _plans(recipe: Recipe, dataset: Dataset, options: RunOptions) -> tuple[Any, 
     return convert, lambda: shard_plans(iter(moved), options.shard)
 
 
-def _planned_report(recipe: Recipe, dataset: Dataset, options: RunOptions, plans: Plans) -> RunReport:
+def _planned_report(recipe: Recipe, dataset: Dataset, options: RunOptions, plans: Plans, codec: Any) -> RunReport:
     report = RunReport(str(options.input), str(options.output), dataset.layout, dry_run=options.dry_run)
     report.ignored = dataset.ignored
     report.failures.extend({"source": rel, "reason": why} for rel, why in dataset.unreadable)
     label_set = dataset.labels
-    convert = converter(dataset, options.to)
-    written_as = f", written as {convert.written_as}" if convert is not None else ""
+    report.warnings.extend(label_set.warnings if label_set is not None else ())
+    written_as = f", written as {codec.written_as}" if isinstance(codec, Converter) else ""
     report.labels = label_set.description + written_as if label_set is not None else None
     inputs = open_store(options.input, options.storage_options) if options.dry_run else None
     for sample, outs in plans():
@@ -294,6 +295,8 @@ def _finish_labels(
     if codec is not None:
         codec.finish(outputs, records)
         report.label_counts = count_labels(iter_records(outputs, name))
+        missing = dataset.labels.missing if dataset.labels is not None else {}
+        report.label_counts.update(missing_images=len(missing), missing_objects=sum(missing.values()))
     if recipe.mix_model.enabled and any(s.label for s in dataset.samples):
         write_labels_csv(outputs, [s.label for s in dataset.samples], records)
     if len({s.split for s in dataset.samples}) > 1:  # a leak needs two splits

@@ -71,6 +71,7 @@ def render_run(report: Any) -> str:
         lines.append(
             f"  total  {report.planned:>7} outputs from {report.sources} images, about {_mb(report.estimate_bytes)}"
         )
+        lines.extend(f"  warning: {message}" for message in getattr(report, "warnings", []))
         return "\n".join(lines)
     lines.append(
         f"{report.written} written, {report.skipped} already done, {len(report.failures)} failed "
@@ -86,6 +87,9 @@ def render_run(report: Any) -> str:
             f"(min_visibility/min_area), {c['clipped']} clipped and {c['invalid']} empty on input, "
             f"{c['hidden_keypoints']} keypoints outside (kept, v=0), {c['background_images']} background images"
         )
+        lost = [f"{kind[len('lost_') :]} of {n}" for kind, n in c.items() if kind.startswith("lost_") and n]
+        if lost:
+            lines.append(f"  not carried by --to (--lossy): {', '.join(lost)} objects")
     for fail in report.failures:
         lines.append(f"  failed: {fail['source']}: {fail['reason']}")
     if getattr(report, "stopped", None):

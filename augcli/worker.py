@@ -141,7 +141,7 @@ def _write_output(
     pixels = rendered.pixels
     label_record = None
     if context.codec is not None and rendered.labels is not None:
-        out_labels = rendered.labels
+        out_labels = rendered.labels.for_writing()  # a writer rounds boxes and drops what it cannot write
         label_record = context.codec.write(context.outputs, rel, out_labels, pixels.shape[1], pixels.shape[0])
         label_record["counts"] = out_labels.counts.to_json()
         label_record["masks"] = sorted(out_labels.masks)

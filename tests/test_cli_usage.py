@@ -93,7 +93,7 @@ def test_o_means_output_in_every_command(command: str) -> None:
 def test_help_shows_choices_and_names_not_python_types() -> None:
     shown = {c: runner.invoke(app, [c, "--help"]).stdout for c in ("run", "preview", "stats", "export", "init")}
     assert "--layout [auto|flat|classes|splits|split-classes]" in shown["run"]
-    assert "--to [same|voc|coco|yolo]" in shown["run"]
+    assert "--to [same|voc|coco|yolo|labelme|cvat|yolo-obb|dota]" in shown["run"]
     assert "--split [train|val|test|all]" in shown["stats"]
     assert "--split [train|eval]" in shown["export"]
     assert "IMAGE_OR_FOLDER" in shown["preview"]

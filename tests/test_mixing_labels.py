@@ -113,12 +113,8 @@ def _written(fmt: str, out: Path) -> dict[str, list[tuple[str, list[float]]]]:
             for obj in root.findall("object"):
                 bb = obj.find("bndbox")
                 assert bb is not None
-                boxes.append(
-                    (
-                        obj.findtext("name") or "",
-                        [float(bb.findtext(k) or "nan") for k in ("xmin", "ymin", "xmax", "ymax")],
-                    )
-                )
+                x0, y0, x1, y1 = (float(bb.findtext(k) or "nan") for k in ("xmin", "ymin", "xmax", "ymax"))
+                boxes.append((obj.findtext("name") or "", [x0 - 1, y0 - 1, x1, y1]))  # VOC is 1-based
             found[f"JPEGImages/{root.findtext('filename')}"] = boxes
         return found
     doc = json.loads((out / "annotations.json").read_text())

@@ -473,3 +473,24 @@ def test_overlays_are_drawn_by_registered_drawers(monkeypatch: pytest.MonkeyPatc
     image, placement = pv.render_tile(tile, 100, pv.load_font(12))
     assert image.size == (100, 100)
     assert seen == [("b1", pv.Placement(0, 25, 1.0))] and placement == seen[0][1]
+
+
+def test_line_strips_are_drawn_joined_and_cut_at_the_tile_edge() -> None:
+    """A LabelMe linestrip (or CVAT polyline) is a line, not dots; the part past the tile is not drawn
+    (it would land on the next tile of the sheet), as the writer cuts it; an oriented box gets its name."""
+    from augcli.datasets.labels import ImageLabels, LabelObject
+    from augcli.preview.overlays import label_overlays
+
+    strip = LabelObject("road", None, keypoints=np.array([[10.0, 25, 2], [90, 25, 2], [150, 25, 0]]))
+    strip.extra = {"labelme": {"shape_type": "linestrip"}}
+    turned = LabelObject("car", None, corners=np.array([[60.0, 5], [80, 10], [75, 30], [55, 25]]))
+    overlays = label_overlays(ImageLabels([strip, turned], {}, {}), (50, 100))
+    assert [o.kind for o in overlays] == ["line", "oriented"]
+    assert np.asarray(overlays[0].data[0]).tolist() == [[10, 25], [90, 25], [100, 25]]
+    tile = pv.Tile("copy 1", np.zeros((50, 100, 3), np.uint8), overlays=overlays)
+    image, placement = pv.render_tile(tile, 100, pv.load_font(12))
+    pixels = np.asarray(image.convert("RGB")).astype(int)
+    row = placement.y + 25
+    assert (pixels[row, 30:50].sum(axis=1) > 100).all()  # joined between the vertices, not two dots
+    tag = pixels[placement.y + 5 - 13 : placement.y + 5, 61:70]  # the name's tag above the topmost corner
+    assert (tag.sum(axis=2) > 100).mean() > 0.5

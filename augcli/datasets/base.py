@@ -21,7 +21,13 @@ from augcli.store import Store
 
 SPLITS = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
 TRAIN = "train"
-LABEL_KINDS = ("boxes", "polygons", "keypoints", "masks")  # what a format's files can hold, in display order
+LABEL_KINDS = (
+    "boxes",
+    "oriented boxes",
+    "polygons",
+    "keypoints",
+    "masks",
+)  # what a format's files can hold, in display order
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,8 @@ class LabelSet:
     payloads: dict[str, Any] = field(default_factory=dict)  # rel -> e.g. one image's COCO annotations
     ignored: list[str] = field(default_factory=list)
     description: str = ""
+    warnings: list[str] = field(default_factory=list)  # what detection found wrong, for the run summary
+    missing: dict[str, int] = field(default_factory=dict)  # images listed but not on disk -> their objects
 
 
 @dataclass(frozen=True)
@@ -95,10 +103,27 @@ class ConversionTarget:
     place: Callable[[str, str], str]  # (source image rel, split) -> where the image goes
     codec: Callable[[list[str], list[str]], Codec]  # (class names, splits) -> the codec that writes
     adapt: Adapt  # one image's labels reshaped into what this format holds (a module-level function: it pickles)
+    # The kinds of label (of those a source has) this format cannot write, each with what becomes of it
+    # ("written as their boxes"); None: the kinds not in the format's `kinds`. `run --to` refuses to lose
+    # any without --lossy, and the writer counts what it did not write (LabelCounts.lost_*).
+    lost: Callable[[set[str]], dict[str, str]] | None = None
+    # For a format that holds a fixed number of keypoints per object (YOLO pose): the codec made to write
+    # `count` of them, with `flip` (the index that swaps left and right on a mirror).
+    keypoints: Callable[[Codec, int, list[int]], Codec] | None = None
+
+
+def nothing_lost(kinds: set[str]) -> dict[str, str]:
+    """`ConversionTarget.lost` of a format that carries every kind: masks as their outlines' polygons,
+    oriented boxes as their own (or as the polygon of their corners, with the upright box, in COCO)."""
+    return {}
 
 
 class LabelFormat(Protocol):
-    """A dataset format, registered once by name (`augcli.datasets.registry.register_format`)."""
+    """A dataset format, registered once by name (`augcli.datasets.registry.register_format`).
+
+    Optional, asked for by `run --to` where a format has them: `keypoint_layout(dataset)` -> (keypoints
+    per object, left/right flip index or None), for a target that needs a fixed count (YOLO pose);
+    `unconvertible(dataset)` -> {kind: why} for labels its files hold that no conversion can carry."""
 
     @property
     def name(self) -> str:

@@ -25,6 +25,7 @@ from augcli.datasets.base import (
     Sample,
     is_image,
     labelled,
+    nothing_lost,
     read_text,
     split_of,
 )
@@ -225,6 +226,10 @@ def _label_set(inputs: Store, files: list[str]) -> LabelSet | None:
         return None
     coco_files, samples, payloads, used = [], [], {}, set()
     on_disk = set(files)
+    folded = _by_case(files)
+    folded_names = set(folded)
+    warnings: list[str] = []
+    missing: dict[str, int] = {}
     for json_rel, base, split in candidates:
         doc = _read_json(inputs, json_rel)
         if not isinstance(doc, dict) or "images" not in doc:
@@ -233,10 +238,19 @@ def _label_set(inputs: Store, files: list[str]) -> LabelSet | None:
         coco_files.append(CocoFile(json_rel, base, split, header))
         used.add(json_rel)
         by_image, shared = _image_payloads(doc, json_rel)
+        lost: list[tuple[str, int]] = []
+        by_case: list[str] = []
         for image in doc["images"]:
             rel, from_root = _resolve(image["file_name"], base, on_disk)
             if rel is None:
-                continue  # listed but missing: nothing to augment
+                rel, from_root = _resolve(image["file_name"].lower(), base.lower(), folded_names)
+                if rel is not None:
+                    rel = folded[rel]
+                    by_case.append(f"{image['file_name']} -> {rel}")
+            if rel is None:  # listed but missing: nothing to augment, its objects are lost (said, counted)
+                lost.append((str(image["file_name"]), len(by_image.get(image["id"], []))))
+                missing[f"{json_rel}:{image['file_name']}"] = lost[-1][1]
+                continue
             if from_root:
                 coco_files[-1].base = ""  # labelme writes file_name from the root ("JPEGImages/x.jpg")
             payloads[rel] = {
@@ -247,6 +261,7 @@ def _label_set(inputs: Store, files: list[str]) -> LabelSet | None:
                 "skeletons": shared["skeletons"],
                 "flips": shared["flips"],
             }
+        warnings.extend(_file_warnings(json_rel, lost, by_case))
         prefix = base + "/" if base else ""
         for f in files:
             if f.startswith(prefix) and is_image(f) and f not in used:
@@ -264,7 +279,36 @@ def _label_set(inputs: Store, files: list[str]) -> LabelSet | None:
         payloads,
         ignored,
         f"{FORMAT.title} ({where})",
+        warnings,
+        missing,
     )
+
+
+def _by_case(files: list[str]) -> dict[str, str]:
+    """Lower-cased path -> the path on disk, for paths no other file shares in lower case."""
+    folded: dict[str, list[str]] = {}
+    for f in files:
+        folded.setdefault(f.lower(), []).append(f)
+    return {low: same[0] for low, same in folded.items() if len(same) == 1}
+
+
+def _file_warnings(json_rel: str, lost: list[tuple[str, int]], by_case: list[str]) -> list[str]:
+    """One line each: images a JSON lists that are not on disk (and their objects), names matched by case."""
+    out = []
+    if lost:
+        shown = ", ".join(f"{name} ({n})" for name, n in lost[:5]) + (" ..." if len(lost) > 5 else "")
+        objects = sum(n for _, n in lost)
+        out.append(
+            f"{json_rel} lists {len(lost)} image{'s' * (len(lost) != 1)} not on disk; "
+            f"their {objects} object{'s' * (objects != 1)} are not written: {shown}"
+        )
+    if by_case:
+        shown = ", ".join(by_case[:5]) + (" ..." if len(by_case) > 5 else "")
+        out.append(
+            f"{json_rel}: {len(by_case)} file_name{'s' * (len(by_case) != 1)} matched a file only "
+            f"ignoring case (the JSON written uses the name on disk): {shown}"
+        )
+    return out
 
 
 def _resolve(file_name: str, base: str, on_disk: set[str]) -> tuple[str | None, bool]:
@@ -301,7 +345,7 @@ def _target_codec(names: list[str], splits: list[str]) -> Codec:
 def to_coco(labels: ImageLabels, names: list[str]) -> ImageLabels:
     ids = {name: i for i, name in enumerate(names, start=1)}
     out = polygon_objects(labels, names, lambda name: {"category_id": ids[name], "iscrowd": 0})
-    out.meta = {"image": {}}
+    out.meta = {"image": {}, "flip_idx": labels.meta.get("flip_idx") or {}}  # left/right swap on a mirror
     return out
 
 
@@ -313,7 +357,9 @@ class CocoFormat:
     title = "COCO"
     kinds = frozenset({"boxes", "polygons", "keypoints", "masks"})
     priority = 10  # a JSON in a known place is the strongest evidence
-    target = ConversionTarget("<split>/ + annotations/instances_<split>.json", _place, _target_codec, to_coco)
+    target = ConversionTarget(
+        "<split>/ + annotations/instances_<split>.json", _place, _target_codec, to_coco, nothing_lost
+    )
     no_conversion = ""
 
     def detect(self, inputs: Store, files: list[str], layout: str) -> Dataset | None:
@@ -336,6 +382,17 @@ class CocoFormat:
                 )
                 kinds.update({"keypoints"} if ann.get("keypoints") else set())
         return count, kinds
+
+    def keypoint_layout(self, dataset: Dataset) -> tuple[int, list[int] | None]:
+        """The most keypoints an annotation has, and the left/right swap of a category with that many."""
+        assert dataset.labels is not None and isinstance(dataset.labels.codec, CocoCodec)
+        anns = (a for p in dataset.labels.payloads.values() for a in p.get("annotations", []))
+        count = max((len(a.get("keypoints") or []) // 3 for a in anns), default=0)
+        for coco_file in dataset.labels.codec.files:
+            for cat in coco_file.header.get("categories", []):
+                if len(cat.get("keypoints") or []) == count:
+                    return count, flip_index(cat["keypoints"])
+        return count, None
 
     def class_names(self, dataset: Dataset) -> list[str]:
         """Category names in id order, JSON by JSON."""

@@ -10,7 +10,8 @@ reshaped for it is the target format's `ConversionTarget` (voc.py, coco.py, yolo
 * voc: `JPEGImages/x.jpg` + `Annotations/x.xml`, `ImageSets/Main/<split>.txt`.
 
 Boxes always convert. Polygons go to COCO and YOLO (segmentation); a mask (COCO RLE, VOC instance
-mask) becomes polygons there; VOC keeps only boxes (made tight from the polygon or mask first).
+mask) becomes polygons there; keypoints go to COCO and YOLO (pose); VOC keeps only boxes (made tight
+from the polygon or mask first). A kind the target cannot hold is refused unless `lossy`.
 """
 
 from __future__ import annotations
@@ -62,8 +63,9 @@ def class_names(dataset: Dataset) -> list[str]:
     return list(dict.fromkeys(get_format(dataset.labels.format).class_names(dataset)))
 
 
-def converter(dataset: Dataset, to: str) -> Converter | None:
-    """The codec that writes `dataset`'s labels as `to`; None when there is nothing to convert."""
+def converter(dataset: Dataset, to: str, *, lossy: bool = False) -> Converter | None:
+    """The codec that writes `dataset`'s labels as `to`; None when there is nothing to convert. A kind of
+    label the target cannot hold is refused, unless `lossy` (the writer then counts what it dropped)."""
     if to not in conversion_targets():
         raise unknown_name("--to format", to, conversion_targets())
     label_set = dataset.labels
@@ -77,8 +79,32 @@ def converter(dataset: Dataset, to: str) -> Converter | None:
     names = class_names(dataset)
     splits = sorted({s.split for s in label_set.samples})
     target = _target(to)
+    _, kinds = source.survey(dataset)
+    lost = target.lost(kinds) if target.lost is not None else {k: "" for k in kinds - get_format(to).kinds}
+    unconvertible = getattr(source, "unconvertible", None)  # what the source's files cannot give any target
+    lost = {**(unconvertible(dataset) if unconvertible is not None else {}), **lost}
+    if lost and not lossy:
+        what = " and ".join(f"{kind} ({why})" if why else kind for kind, why in sorted(lost.items()))
+        raise UsageError(
+            f"--to {to} cannot carry the input's {what}; pass --lossy to convert anyway "
+            "(run.json then counts what was not written)",
+            dataset.root,
+        )
+    codec = target.codec(names, splits)
+    if "keypoints" in kinds and target.keypoints is not None:
+        count, flip = keypoint_layout(dataset)
+        codec = target.keypoints(codec, count, flip)
     written_as = f"{get_format(to).title} ({target.layout})"
-    return Converter(label_set.codec, target.codec(names, splits), to, names, target.adapt, written_as)
+    return Converter(label_set.codec, codec, to, names, target.adapt, written_as)
+
+
+def keypoint_layout(dataset: Dataset) -> tuple[int, list[int]]:
+    """How many keypoints an object has (the most any has) and the index that swaps left and right on a
+    mirror (no swap where the source names none), from a format's optional `keypoint_layout`."""
+    assert dataset.labels is not None
+    layout = getattr(get_format(dataset.labels.format), "keypoint_layout", None)
+    count, flip = layout(dataset) if layout is not None else (0, None)
+    return count, list(flip) if flip is not None and len(flip) == count else list(range(count))
 
 
 def relocate(plans: list[tuple[Any, list[Any]]], to: str) -> list[tuple[Any, list[Any]]]:

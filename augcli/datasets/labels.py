@@ -7,6 +7,8 @@ moves the pixels, as Albumentations targets:
 * boxes of objects that have only a box: `bboxes` (pascal_voc), filtered by min_visibility/min_area;
 * polygon vertices and keypoints: `keypoints` (xy, remove_invisible=False), so none is ever lost;
   a polygon is then clipped to the image (Sutherland-Hodgman) and its box recomputed from it (tight);
+* an oriented box's four corners: `keypoints` too, then clipped and fitted with a rectangle again
+  (`augcli.datasets.oriented`);
 * label masks (class/instance index images) and per-object masks: `masks`, nearest neighbour.
   Label masks travel as (index + 1) mod 256, so the 0 that a transform pads with comes back as 255:
   padding in a label mask is void, never background. Per-object masks pad with 0 (not the object).
@@ -14,10 +16,12 @@ moves the pixels, as Albumentations targets:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
+
+from augcli.datasets.oriented import bounds, clockwise, min_area_rectangle
 
 VOID = 255
 
@@ -43,7 +47,8 @@ class IndexMask:
 class LabelObject:
     """One object. `box` is (x_min, y_min, x_max, y_max) in pixels; `polygons` are Nx2 vertex arrays;
     `keypoints` is Kx3 (x, y, visibility as COCO: 0 not labelled/outside, 1 occluded, 2 visible);
-    `mask` a per-object HxW bool array; `instance` its value in an instance label mask."""
+    `mask` a per-object HxW bool array; `instance` its value in an instance label mask; `corners` an
+    oriented box (4x2, clockwise on screen), whose axis-aligned bounds are then its `box`."""
 
     category: str
     box: tuple[float, float, float, float] | None = None
@@ -53,27 +58,33 @@ class LabelObject:
     instance: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # format details written back unchanged
     box_source: str = "box"
+    corners: np.ndarray | None = None
 
 
 @dataclass
 class LabelCounts:
     clipped: int = 0  # coordinates a hair outside the image on input, clipped
     invalid: int = 0  # boxes with no area on input, dropped
-    dropped: int = 0  # objects that left the image (min_visibility / min_area)
+    dropped: int = 0  # objects that left the image (min_visibility / min_area), or no box once rounded
     hidden_keypoints: int = 0  # keypoints moved outside the image: kept, marked v=0
+    # Objects whose polygons / keypoints / mask a `--to --lossy` conversion's target could not hold
+    lost_polygons: int = 0
+    lost_keypoints: int = 0
+    lost_masks: int = 0
+    lost_orientations: int = 0  # oriented boxes written as their upright boxes (VOC)
 
     def add(self, other: LabelCounts) -> LabelCounts:
         return LabelCounts(*(a + b for a, b in zip(self.as_tuple(), other.as_tuple(), strict=True)))
 
-    def as_tuple(self) -> tuple[int, int, int, int]:
-        return (self.clipped, self.invalid, self.dropped, self.hidden_keypoints)
+    def as_tuple(self) -> tuple[int, ...]:
+        return tuple(getattr(self, f.name) for f in fields(self))
 
-    def to_json(self) -> dict[str, int]:
+    def to_json(self, *, every: bool = False) -> dict[str, int]:
+        """The counts by name; the `lost_*` ones only where not 0 (a manifest record), or `every` one."""
         return {
-            "clipped": self.clipped,
-            "invalid": self.invalid,
-            "dropped": self.dropped,
-            "hidden_keypoints": self.hidden_keypoints,
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if every or not f.name.startswith("lost_") or getattr(self, f.name)
         }
 
 
@@ -84,6 +95,11 @@ class ImageLabels:
     meta: dict[str, Any] = field(default_factory=dict)  # format details (VOC XML text, COCO image entry)
     counts: LabelCounts = field(default_factory=LabelCounts)
 
+    def for_writing(self) -> ImageLabels:
+        """A copy whose objects and counts a writer may change (round, drop and count what it cannot
+        write) without changing the labels another output of the same source is made from."""
+        return replace(self, objects=[replace(o) for o in self.objects], counts=replace(self.counts))
+
 
 # --------------------------------------------------------------------------- reading: sanitise
 
@@ -93,6 +109,15 @@ def sanitize(labels: ImageLabels, width: int, height: int) -> ImageLabels:
     counts = replace(labels.counts)
     objects = []
     for obj in labels.objects:
+        if obj.corners is not None:
+            corners = _sanitize_corners(obj.corners, width, height)
+            if corners is None:
+                counts.invalid += 1
+                continue
+            if corners is not obj.corners:
+                counts.clipped += 1
+            objects.append(replace(obj, corners=corners, box=bounds(corners)))
+            continue
         if obj.box is not None:
             x0, y0, x1, y1 = (float(v) for v in obj.box)
             x0, x1 = min(x0, x1), max(x0, x1)
@@ -110,6 +135,22 @@ def sanitize(labels: ImageLabels, width: int, height: int) -> ImageLabels:
         if mask.indices.shape != (height, width):
             raise ValueError(f"{name} mask is {mask.indices.shape[1]}x{mask.indices.shape[0]}, image {width}x{height}")
     return replace(labels, objects=objects, counts=counts)
+
+
+def _sanitize_corners(corners: np.ndarray, width: int, height: int) -> np.ndarray | None:
+    """The corners as they are when inside the image; else the rectangle fitted to their part inside."""
+    c = np.asarray(corners, np.float64).reshape(4, 2)
+    if c[:, 0].min() >= 0 and c[:, 1].min() >= 0 and c[:, 0].max() <= width and c[:, 1].max() <= height:
+        return corners if polygon_area(c) > 0 else None
+    return _fit(c, clip_polygon(c, width, height))
+
+
+def _fit(quad: np.ndarray, clipped: np.ndarray) -> np.ndarray | None:
+    """The rectangle written for a moved oriented box (around its part inside), its first corner kept."""
+    if len(clipped) < 3 or polygon_area(clipped) <= 0:
+        return None
+    rect = min_area_rectangle(clipped)
+    return clockwise(rect, quad[0]) if rect is not None else None
 
 
 # --------------------------------------------------------------------------- geometry
@@ -192,7 +233,10 @@ def to_targets(labels: ImageLabels) -> tuple[dict[str, Any], list[tuple[int, str
     slots: list[tuple[int, str, int]] = []
     masks: list[np.ndarray] = []
     for i, obj in enumerate(labels.objects):
-        if obj.box is not None and not obj.polygons:
+        if obj.corners is not None:
+            points.append(np.asarray(obj.corners, np.float64).reshape(4, 2))
+            slots.extend([(i, "obb", 0)] * 4)
+        elif obj.box is not None and not obj.polygons:
             boxes.append(obj.box)
             box_ids.append(i)
         for j, poly in enumerate(obj.polygons):
@@ -280,7 +324,16 @@ def from_targets(
             if flip is not None and len(flip) == len(kps):
                 kps = kps[flip]
             new.keypoints = kps
-        if obj.polygons:
+        if obj.corners is not None:
+            quad = np.array(moved.get((i, "obb", 0), []), np.float64).reshape(-1, 2)
+            clipped = clip_polygon(quad, width, height)
+            visible = polygon_area(clipped) / polygon_area(quad) if polygon_area(quad) > 0 else 0.0
+            rect = _fit(quad, clipped)
+            if rect is None or visible < options.min_visibility or polygon_area(rect) < options.min_area:
+                counts.dropped += 1
+                continue
+            new.corners, new.box, new.box_source = rect, bounds(rect), "oriented"
+        elif obj.polygons:
             kept, before, after = [], 0.0, 0.0
             for j in range(len(obj.polygons)):
                 poly = np.array(moved.get((i, "poly", j), []), np.float64).reshape(-1, 2)
@@ -327,8 +380,14 @@ def _area(box: tuple[float, float, float, float]) -> float:
 
 
 def objects_record(labels: ImageLabels) -> list[dict[str, Any]]:
-    """What the manifest says was written: class, box (as written) and where the box came from."""
+    """What the manifest says was written: class, box (as written), where the box came from, and an
+    oriented box's corners."""
     return [
-        {"class": o.category, "box": [round(float(v), 2) for v in o.box] if o.box else None, "box_source": o.box_source}
+        {
+            "class": o.category,
+            "box": [round(float(v), 2) for v in o.box] if o.box else None,
+            "box_source": o.box_source,
+            **({"corners": [[round(float(v), 2) for v in p] for p in o.corners]} if o.corners is not None else {}),
+        }
         for o in labels.objects
     ]

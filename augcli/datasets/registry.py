@@ -20,7 +20,7 @@ A format outside augcli registers itself the same way: `register_format(MyFormat
 from __future__ import annotations
 
 from augcli import registry as transforms_registry
-from augcli.datasets import coco, folders, masks, voc, yolo
+from augcli.datasets import coco, cvat, dota, folders, labelme, masks, voc, yolo, yolo_obb
 from augcli.datasets.base import LABEL_KINDS, LabelFormat
 from augcli.errors import UsageError
 
@@ -85,7 +85,17 @@ def detection_order() -> list[LabelFormat]:
 
 
 # Display order: the recipe's `labels.format`, `--to` and messages list formats in this order.
-_BUILTIN: tuple[LabelFormat, ...] = (voc.FORMAT, coco.FORMAT, yolo.FORMAT, masks.FORMAT, folders.FORMAT)
+_BUILTIN: tuple[LabelFormat, ...] = (
+    voc.FORMAT,
+    coco.FORMAT,
+    yolo.FORMAT,
+    labelme.FORMAT,
+    cvat.FORMAT,
+    yolo_obb.FORMAT,
+    dota.FORMAT,
+    masks.FORMAT,
+    folders.FORMAT,
+)
 
 for _fmt in _BUILTIN:
     register_format(_fmt)

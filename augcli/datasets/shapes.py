@@ -7,11 +7,12 @@ for a format that holds polygons, and a VOC segmentation-only image gets one obj
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from augcli.datasets.labels import VOID, ImageLabels, LabelObject, mask_box
+from augcli.datasets.labels import VOID, ImageLabels, LabelCounts, LabelObject, mask_box
 
 
 def mask_polygons(mask: np.ndarray) -> list[np.ndarray]:
@@ -51,14 +52,24 @@ def mask_objects(labels: ImageLabels, names: list[str]) -> list[LabelObject]:
     return objects
 
 
+def unconverted_masks(labels: ImageLabels) -> LabelCounts:
+    """The image's counts, plus its label masks that no object carries: a VOC class mask without an
+    instance mask (SegmentationObject) has no objects to become (counted in `lost_masks`)."""
+    lost = 0 if "SegmentationObject" in labels.masks else len(labels.masks)
+    return replace(labels.counts, lost_masks=labels.counts.lost_masks + lost)
+
+
 def polygon_objects(labels: ImageLabels, names: list[str], extra: Callable[[str], dict[str, Any]]) -> ImageLabels:
-    """Labels for a format of boxes, polygons and keypoints: a mask becomes its outline's polygons."""
+    """Labels for a format of boxes, polygons and keypoints: a mask becomes its outline's polygons, an
+    oriented box the polygon of its corners."""
     objects = []
     for obj in mask_objects(labels, names):
         polygons, mask = object_shapes(labels, obj)
         if not polygons and mask is not None:
             polygons = mask_polygons(mask)
+        if not polygons and obj.corners is not None:
+            polygons = [np.asarray(obj.corners, np.float64)]
         objects.append(
             LabelObject(obj.category, obj.box, polygons=polygons, keypoints=obj.keypoints, extra=extra(obj.category))
         )
-    return ImageLabels(objects, {}, {}, labels.counts)
+    return ImageLabels(objects, {}, {}, unconverted_masks(labels))

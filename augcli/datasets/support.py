@@ -43,7 +43,13 @@ def summarize(dataset: Dataset) -> LabelSummary | None:
 
 
 # Each kind of label travels as this Albumentations target (polygon vertices move as keypoints).
-_TARGET = {"boxes": "BBOXES", "polygons": "KEYPOINTS", "keypoints": "KEYPOINTS", "masks": "MASK"}
+_TARGET = {
+    "boxes": "BBOXES",
+    "oriented boxes": "KEYPOINTS",
+    "polygons": "KEYPOINTS",
+    "keypoints": "KEYPOINTS",
+    "masks": "MASK",
+}
 
 
 def unsupported(specs: list[Any], kinds: set[str]) -> list[tuple[Any, str]]:

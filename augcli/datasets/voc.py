@@ -5,6 +5,10 @@ Each XML is rewritten from the source's: every element is kept (pose, difficult,
 only `filename`, `size` and each object's `bndbox` change, and objects that left the image go.
 Coordinates written as integers when the source used integers. Splits come from
 `ImageSets/Main/{train,val,test}.txt` when present; the output gets its own lists.
+
+VOC coordinates are 1-based pixel indices, both ends included: `xmin=1, xmax=W` is the whole width.
+In augcli's pixel-edge coordinates (COCO's, 0 to W) that box is (xmin - 1, xmax): read subtracts 1
+from `xmin`/`ymin`, write adds it back, so VOC -> COCO -> VOC gives the same numbers.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from augcli.datasets.base import (
     split_of,
 )
 from augcli.datasets.labels import ImageLabels, IndexMask, LabelObject, objects_record
-from augcli.datasets.shapes import mask_objects, object_shapes
+from augcli.datasets.shapes import mask_objects, object_shapes, unconverted_masks
 from augcli.errors import AugcliError
 from augcli.imageio import encode_index_mask
 from augcli.store import Store
@@ -77,9 +81,20 @@ class VocCodec:
     def write(self, outputs: Store, image_rel: str, labels: ImageLabels, width: int, height: int) -> dict[str, Any]:
         files = []
         ints = bool(labels.meta.get("int_coords"))
+        kept = []
         for obj in labels.objects:
             if obj.box is not None:
-                obj.box = tuple(float(round(v)) if ints else round(float(v), 2) for v in obj.box)  # type: ignore[assignment]
+                x0, y0, x1, y1 = (float(round(v)) if ints else round(float(v), 2) for v in obj.box)
+                if x1 <= x0 or y1 <= y0:  # rounded to no width or height
+                    labels.counts.dropped += 1
+                    continue
+                obj.box = (x0, y0, x1, y1)
+            labels.counts.lost_polygons += bool(obj.polygons)  # a conversion's (--lossy): VOC holds boxes
+            labels.counts.lost_keypoints += obj.keypoints is not None
+            labels.counts.lost_masks += obj.mask is not None
+            labels.counts.lost_orientations += obj.corners is not None
+            kept.append(obj)
+        labels.objects = kept
         if "xml" in labels.meta:
             ann = ET.fromstring(labels.meta["xml"])
             _set(ann, "filename", PurePosixPath(image_rel).name)
@@ -92,7 +107,7 @@ class VocCodec:
                 el = ET.fromstring(obj.extra["xml"]) if "xml" in obj.extra else _new_object(obj.category)
                 bb = el.find("bndbox")
                 assert bb is not None and obj.box is not None
-                for key, value in zip(("xmin", "ymin", "xmax", "ymax"), obj.box, strict=True):
+                for key, value in zip(("xmin", "ymin", "xmax", "ymax"), _one_based(obj.box), strict=True):
                     _set(bb, key, str(int(value)) if ints else f"{value:g}")
                 ann.append(el)
             ET.indent(ann)
@@ -140,9 +155,16 @@ def _read_xml(inputs: Store, xml_rel: str) -> tuple[list[LabelObject], dict[str,
             raise LabelReadError(f"bndbox is not numeric: {texts}", inputs.where(xml_rel)) from None
         ints = ints and all(t.lstrip("-").isdigit() for t in texts)
         name = (obj.findtext("name") or "").strip()
-        objects.append(LabelObject(name, (x0, y0, x1, y1), extra={"xml": ET.tostring(obj, "unicode")}))
+        box = (x0 - 1, y0 - 1, x1, y1)  # 1-based, both ends included: to pixel edges
+        objects.append(LabelObject(name, box, extra={"xml": ET.tostring(obj, "unicode")}))
         ann.remove(obj)
     return objects, {"xml": ET.tostring(ann, "unicode"), "int_coords": ints}
+
+
+def _one_based(box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """Pixel edges (0..W) to VOC's 1-based, inclusive xmin, ymin, xmax, ymax."""
+    x0, y0, x1, y1 = box
+    return (round(x0 + 1, 2), round(y0 + 1, 2), x1, y1)
 
 
 def _set(parent: ET.Element, tag: str, text: str) -> None:
@@ -167,14 +189,23 @@ def _is_voc_xml(inputs: Store, rel: str) -> bool:
     return b"<annotation" in head
 
 
-def _image_sets(inputs: Store) -> dict[str, str]:
+_FLAGS = ("-1", "0", "1")  # the second column of VOC's `name flag` lists (per-class sets)
+
+
+def _image_sets(inputs: Store, stems: set[str]) -> dict[str, str]:
+    """Image stem -> split from `ImageSets/Main/{train,val,test}.txt`. A whole line is a name (names
+    may hold spaces); a line that names no image but ends in a flag (`2008_000008 -1`) is its name."""
     out: dict[str, str] = {}
-    for name in ("train", "val", "test"):
-        rel = f"ImageSets/Main/{name}.txt"
+    for split in ("train", "val", "test"):
+        rel = f"ImageSets/Main/{split}.txt"
         if inputs.is_file(rel):
             for line in read_text(inputs, rel).split("\n"):
-                if line.strip():
-                    out[line.split()[0]] = SPLITS[name]
+                name = line.strip()
+                parts = name.rsplit(None, 1)
+                if name not in stems and len(parts) == 2 and parts[1] in _FLAGS:
+                    name = parts[0]
+                if name:
+                    out[name] = SPLITS[split]
     return out
 
 
@@ -190,14 +221,32 @@ def _target_codec(names: list[str], splits: list[str]) -> Codec:
 
 
 def to_voc(labels: ImageLabels, names: list[str]) -> ImageLabels:
-    """VOC holds boxes only: each object's box (made tight from a polygon or mask as it moves)."""
+    """VOC holds boxes only: each object's box (made tight from a polygon or mask as it moves); the writer
+    counts the polygons, keypoints and masks it leaves out."""
     objects = []
+    counts = unconverted_masks(labels)
     for obj in mask_objects(labels, names):
         if obj.box is None:
-            continue  # a keypoint-only object has nothing to write
+            counts.lost_keypoints += obj.keypoints is not None  # a keypoint-only object has nothing to write
+            continue
         polygons, mask = object_shapes(labels, obj)
-        objects.append(LabelObject(obj.category, obj.box, polygons=polygons, mask=mask))
-    return ImageLabels(objects, {}, {"xml": _VOC_SKELETON, "int_coords": True}, labels.counts)
+        objects.append(
+            LabelObject(
+                obj.category, obj.box, polygons=polygons, keypoints=obj.keypoints, mask=mask, corners=obj.corners
+            )
+        )
+    return ImageLabels(objects, {}, {"xml": _VOC_SKELETON, "int_coords": True}, counts)
+
+
+def _lost(kinds: set[str]) -> dict[str, str]:
+    """VOC holds boxes: a polygon's or mask's box is written, keypoints are not."""
+    why = {
+        "polygons": "written as their boxes",
+        "masks": "written as their boxes",
+        "keypoints": "dropped",
+        "oriented boxes": "written as their upright boxes",
+    }
+    return {kind: why[kind] for kind in kinds if kind in why}
 
 
 # --------------------------------------------------------------------------- the format
@@ -208,7 +257,7 @@ class VocFormat:
     title = "Pascal VOC"
     kinds = frozenset({"boxes", "masks"})
     priority = 30  # after COCO's JSON and YOLO's data.yaml: an XML beside images is weaker evidence
-    target = ConversionTarget("JPEGImages/ + Annotations/, ImageSets/Main", _place, _target_codec, to_voc)
+    target = ConversionTarget("JPEGImages/ + Annotations/, ImageSets/Main", _place, _target_codec, to_voc, _lost)
     no_conversion = ""
 
     def detect(self, inputs: Store, files: list[str], layout: str) -> Dataset | None:
@@ -223,7 +272,7 @@ class VocFormat:
                 return None
             images = [f for f in files if is_image(f)]
             sibling = True
-        splits = _image_sets(inputs)
+        splits = _image_sets(inputs, {PurePosixPath(rel).stem for rel in images})
         samples = []
         for rel in images:
             split = splits.get(PurePosixPath(rel).stem) if splits else None
@@ -255,6 +304,17 @@ class VocFormat:
             kinds.update({"boxes"} if xml else set())
             kinds.update({"masks"} if masks else set())
         return count, kinds
+
+    def unconvertible(self, dataset: Dataset) -> dict[str, str]:
+        """What no conversion can carry: a class mask without an instance mask has no objects to become."""
+        codec = _codec(dataset)
+        for sample in dataset.samples if not codec.sibling else ():
+            rel, inputs = sample.rel, dataset.inputs
+            if inputs.is_file(codec.beside(rel, MASK_DIRS[0], ".png")) and not inputs.is_file(
+                codec.beside(rel, MASK_DIRS[1], ".png")
+            ):
+                return {"masks": "SegmentationClass without SegmentationObject has no objects to become"}
+        return {}
 
     def class_names(self, dataset: Dataset) -> list[str]:
         """class_names.txt (or labels.txt) in its order, then names only the XML files use (sorted)."""

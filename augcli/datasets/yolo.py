@@ -92,9 +92,15 @@ class YoloCodec:
 
     def write(self, outputs: Store, image_rel: str, labels: ImageLabels, width: int, height: int) -> dict[str, Any]:
         lines = []
+        kept = []
+        pose = "kpt_shape" in self.data  # every line is a box and keypoints: no polygon line
+        counts = labels.counts
         for obj in labels.objects:
             cls = obj.extra.get("class_id", self.names.index(obj.category) if obj.category in self.names else 0)
-            if obj.polygons:
+            if obj.box is None and not obj.polygons:
+                counts.lost_keypoints += obj.keypoints is not None  # keypoints alone: no line to hold them
+                continue
+            if obj.polygons and not pose:
                 # One polygon per line: a multi-part object keeps its largest part.
                 largest = max(obj.polygons, key=len)
                 poly = largest / (width, height)
@@ -104,18 +110,34 @@ class YoloCodec:
                     obj.box = (*largest.min(axis=0), *largest.max(axis=0))
                     obj.polygons = [largest]
             elif obj.box is not None:
-                x0, y0, x1, y1 = obj.box
-                cx, cy, w, h = (x0 + x1) / 2 / width, (y0 + y1) / 2 / height, (x1 - x0) / width, (y1 - y0) / height
-                line = f"{cls} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}"
-                if "kpt_shape" in self.data and obj.keypoints is not None:
-                    line += _pose(obj.keypoints, width, height, int(self.data["kpt_shape"][1]))
+                xs, ys = _centre_size(obj.box[0], obj.box[2], width), _centre_size(obj.box[1], obj.box[3], height)
+                if xs is None or ys is None:  # no width or height in six decimals
+                    labels.counts.dropped += 1
+                    continue
+                line = f"{cls} {xs[0]} {ys[0]} {xs[1]} {ys[1]}"
+                if pose:
+                    line += _pose(self._keypoints(obj), width, height, int(self.data["kpt_shape"][1]))
+                    counts.lost_polygons += bool(obj.polygons)  # written as its box (a conversion's, --lossy)
+                else:
+                    counts.lost_keypoints += obj.keypoints is not None  # a conversion's, with --lossy
                 lines.append(line)
+            kept.append(obj)
+        labels.objects = kept
         files = []
         if lines or labels.meta.get("had_file", True):
             rel = label_rel(image_rel)
             outputs.put(rel, "".join(line + "\n" for line in lines).encode("utf-8"))
             files.append(rel)
         return {"objects": objects_record(labels), "files": files}
+
+    def _keypoints(self, obj: LabelObject) -> np.ndarray:
+        """An object's keypoints, as many as `kpt_shape` says (0 0 0 for those it lacks)."""
+        count = int(self.data["kpt_shape"][0])
+        kps = np.zeros((count, 3))
+        if obj.keypoints is not None:
+            have = np.asarray(obj.keypoints, np.float64)[:count]
+            kps[: len(have)] = have
+        return kps
 
     def finish(self, outputs: Store, records: list[dict[str, Any]]) -> list[str]:
         data = {k: v for k, v in self.data.items() if k != "path"}
@@ -124,6 +146,25 @@ class YoloCodec:
         rel = self.data_yaml or "data.yaml"
         outputs.put(rel, yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode("utf-8"))
         return [rel]
+
+
+MICRO = 10**6  # six decimals
+
+
+def _centre_size(lo: float, hi: float, size: int) -> tuple[str, str] | None:
+    """An interval of pixels as YOLO's centre and size in six decimals, its ends inside [0, 1] exactly:
+    the ends are rounded (whole millionths) and clipped first, then the centre is their mean, which
+    needs an even sum, so an odd one gives up a millionth of the far end. None when no size is left."""
+    a = min(max(round(lo / size * MICRO), 0), MICRO)
+    b = min(max(round(hi / size * MICRO), 0), MICRO)
+    b -= (a + b) % 2
+    if b <= a:
+        return None
+    return _decimal((a + b) // 2), _decimal(b - a)
+
+
+def _decimal(millionths: int) -> str:
+    return f"{millionths // MICRO}.{millionths % MICRO:06d}"
 
 
 def _pose(kps: np.ndarray, width: int, height: int, dim: int) -> str:
@@ -144,22 +185,36 @@ def _place(rel: str, split: str) -> str:
 
 
 def _target_codec(names: list[str], splits: list[str]) -> Codec:
+    """data.yaml names the splits the output has: no `val:` without a val split (Ultralytics then asks
+    for one, where `val: images/train` would have it validate on the training images)."""
     data: dict[str, Any] = {s: f"images/{s}" for s in splits}
-    if "val" not in data:
-        data["val"] = f"images/{splits[0]}"  # Ultralytics requires `val:`; this dataset has no val split
     return YoloCodec(list(names), "data.yaml", {**data, "names": list(names)})
+
+
+def _pose_codec(codec: Codec, count: int, flip: list[int]) -> Codec:
+    """The converted dataset is a pose dataset: every line a box and `count` keypoints (x y v)."""
+    assert isinstance(codec, YoloCodec)
+    codec.data.update(kpt_shape=[count, 3], flip_idx=flip)
+    return codec
+
+
+def _lost(kinds: set[str]) -> dict[str, str]:
+    """A line is a box, a polygon, or (pose) a box and keypoints: with keypoints, polygons become boxes."""
+    if "keypoints" not in kinds:
+        return {}
+    why = "a pose line holds a box and keypoints: written as their boxes"
+    return {kind: why for kind in kinds & {"polygons", "masks", "oriented boxes"}}
 
 
 def to_yolo(labels: ImageLabels, names: list[str]) -> ImageLabels:
     index = {name: i for i, name in enumerate(names)}
     out = polygon_objects(labels, names, lambda name: {"class_id": index[name]})
     for obj in out.objects:
-        obj.keypoints = None  # YOLO detection/segmentation lines hold no keypoints
         if obj.polygons:  # a segmentation line has no box of its own: the polygon's is the one written
             pts = max(obj.polygons, key=len)
             obj.box = (pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max())
             obj.box_source = "polygon"
-    out.meta = {"had_file": True}
+    out.meta = {"had_file": True, "flip_idx": labels.meta.get("flip_idx") or {}}  # left/right swap on a mirror
     return out
 
 
@@ -171,7 +226,9 @@ class YoloFormat:
     title = "YOLO"
     kinds = frozenset({"boxes", "polygons", "keypoints"})
     priority = 20  # a data.yaml or labels/ of .txt beside images/ is strong evidence, after COCO's JSON
-    target = ConversionTarget("images/<split>/ + labels/<split>/, data.yaml", _place, _target_codec, to_yolo)
+    target = ConversionTarget(
+        "images/<split>/ + labels/<split>/, data.yaml", _place, _target_codec, to_yolo, _lost, _pose_codec
+    )
     no_conversion = ""
 
     def detect(self, inputs: Store, files: list[str], layout: str) -> Dataset | None:

@@ -79,6 +79,7 @@ from augcli.imageio.decode import (
 )
 from augcli.imageio.encode import (
     DEFAULT_QUALITY,
+    IMAGE_SUFFIX_LIST,
     IMAGE_SUFFIXES,
     WRITE_FORMATS,
     encode_image,
@@ -91,6 +92,7 @@ from augcli.imageio.masks import decode_index_mask, encode_index_mask, read_inde
 __all__ = [
     "DEFAULT_QUALITY",
     "IMAGE_SUFFIXES",
+    "IMAGE_SUFFIX_LIST",
     "READ_FORMATS",
     "WRITE_FORMATS",
     "DecodedImage",

@@ -155,7 +155,8 @@ def _decode(im: Image.Image, data: bytes, shrink: Shrink | None = None) -> Decod
     if orientation != 1:
         pixels = np.ascontiguousarray(_ORIENT[orientation](pixels))
     bit_depth = 16 if pixels.dtype == np.uint16 else 8
-    return DecodedImage(pixels, mode, fmt, bit_depth, orientation != 1, icc, data, scale)
+    own = data if im.format != "MPO" else None  # an MPO's bytes hold its other pictures: never copied as is
+    return DecodedImage(pixels, mode, fmt, bit_depth, orientation != 1, icc, own, scale)
 
 
 def _decode_with_opencv(

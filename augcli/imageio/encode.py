@@ -42,8 +42,11 @@ WRITE_FORMATS: dict[str, tuple[str, ...]] = {f.name: f.suffixes for f in _FORMAT
 _FORMAT_ALIASES = {s.lstrip("."): f.name for f in _FORMAT_LIST for s in f.suffixes} | {
     f.name.lower(): f.name for f in _FORMAT_LIST
 }
-_SUFFIXES = {s: f.name for f in _FORMAT_LIST for s in f.suffixes}
+# Read, never written: a phone camera's multi-picture JPEG is its first picture, written as JPEG.
+_READ_ONLY_SUFFIXES = {".mpo": "JPEG"}
+_SUFFIXES = {s: f.name for f in _FORMAT_LIST for s in f.suffixes} | _READ_ONLY_SUFFIXES
 IMAGE_SUFFIXES = frozenset(_SUFFIXES)  # what counts as an image file: the one list
+IMAGE_SUFFIX_LIST = " ".join(_SUFFIXES)  # for messages: ".jpg .jpeg .png ..."
 _SHORT = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "TIFF": "tif", "BMP": "bmp"}
 
 

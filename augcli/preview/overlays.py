@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from augcli.datasets.labels import ImageLabels
+from augcli.datasets.polyline import clip_polyline, is_line_strip
 from augcli.preview.display import Placement, load_font
 from augcli.preview.model import Overlay, Tile
 
@@ -38,11 +39,37 @@ def _draw_box(draw: ImageDraw.ImageDraw, overlay: Overlay, placement: Placement)
     x0, y0 = _at(placement, box[0], box[1])
     x1, y1 = _at(placement, box[2], box[3])
     draw.rectangle((x0, y0, x1, y1), outline=colour, width=2)
+    _name_tag(draw, name, x0, y0)
+
+
+def _name_tag(draw: ImageDraw.ImageDraw, name: str, x0: float, y0: float) -> None:
+    """The class name on a tag in its colour, above (x0, y0), or below it at the tile's top edge."""
     font = load_font(11)
     w = font.getlength(name)
     ty = y0 - 13 if y0 >= 13 else y0
-    draw.rectangle((x0, ty, x0 + w + 4, ty + 13), fill=(*colour, 200))
+    draw.rectangle((x0, ty, x0 + w + 4, ty + 13), fill=(*_colour(name), 200))
     draw.text((x0 + 2, ty), name, font=font, fill=(0, 0, 0))
+
+
+def _draw_oriented(draw: ImageDraw.ImageDraw, overlay: Overlay, placement: Placement) -> None:
+    """An oriented box: its outline, a dot on its first corner (DOTA's and YOLO-OBB's order) and its
+    class name at its topmost corner."""
+    corners, name = overlay.data
+    xy = [_at(placement, float(x), float(y)) for x, y in corners]
+    draw.polygon(xy, outline=_colour(name), width=2)
+    cx, cy = xy[0]
+    draw.ellipse((cx - 3, cy - 3, cx + 3, cy + 3), fill=_colour(name))
+    _name_tag(draw, name, *min(xy, key=lambda p: (p[1], p[0])))
+
+
+def _draw_line(draw: ImageDraw.ImageDraw, overlay: Overlay, placement: Placement) -> None:
+    """An open line strip (LabelMe line/linestrip, CVAT polyline): its segments, and a dot per vertex."""
+    points, name = overlay.data
+    colour = _colour(name)
+    xy = [_at(placement, float(x), float(y)) for x, y in points]
+    draw.line(xy, fill=colour, width=2)
+    for cx, cy in xy:
+        draw.ellipse((cx - 2, cy - 2, cx + 2, cy + 2), fill=colour)
 
 
 def _draw_polygon(draw: ImageDraw.ImageDraw, overlay: Overlay, placement: Placement) -> None:
@@ -91,12 +118,15 @@ OVERLAY_DRAWERS: dict[str, OverlayDrawer] = {
     "mask": _draw_mask,
     "polygon": _draw_polygon,
     "box": _draw_box,
+    "oriented": _draw_oriented,
     "keypoints": _draw_keypoints,
+    "line": _draw_line,
 }
 
 
-def label_overlays(labels: ImageLabels | None) -> list[Overlay]:
-    """What a tile draws for its labels: masks first, then polygons, boxes and keypoints on top."""
+def label_overlays(labels: ImageLabels | None, shape: tuple[int, ...] = (0, 0)) -> list[Overlay]:
+    """What a tile of `shape` (height, width) draws for its labels: masks first, then polygons, boxes,
+    line strips (cut to the tile, as they are written) and keypoints on top."""
     if labels is None:
         return []
     out = [Overlay("mask", (m.indices, m.palette)) for name, m in labels.masks.items() if name != "SegmentationObject"]
@@ -109,9 +139,14 @@ def label_overlays(labels: ImageLabels | None) -> list[Overlay]:
             out.append(Overlay("mask", (obj.mask, obj.category)))
         out.extend(Overlay("polygon", (poly, obj.category)) for poly in obj.polygons)
     for obj in labels.objects:
-        if obj.box is not None:
+        if obj.corners is not None:
+            out.append(Overlay("oriented", (obj.corners, obj.category)))
+        elif obj.box is not None:
             out.append(Overlay("box", (obj.box, obj.category)))
-        if obj.keypoints is not None:
+        if obj.keypoints is not None and is_line_strip(obj):
+            pieces = clip_polyline(obj.keypoints[:, :2], shape[1], shape[0])
+            out.extend(Overlay("line", (piece, obj.category)) for piece in pieces)
+        elif obj.keypoints is not None:
             out.append(Overlay("keypoints", (obj.keypoints, skeletons.get(obj.category), obj.category)))
     return out
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from augcli.datasets import Dataset, Sample, discover
 from augcli.datasets.folders import TRAIN
 from augcli.errors import UsageError
+from augcli.imageio import IMAGE_SUFFIX_LIST
 from augcli.plan import copies_per_sample
 from augcli.preview.model import DEFAULT_IMAGES, Source
 from augcli.recipe import Recipe
@@ -77,7 +78,7 @@ def find_sources(
         return [members.source(s) for s in sample_images(list(members.known.values()), count, seed)]
     out = [src for path in paths for src in _sources_at(path, members, count, seed)]
     if not out:
-        raise UsageError("no images in the given folders (.jpg .png .webp .tif .bmp)")
+        raise UsageError(f"no images in the given folders ({IMAGE_SUFFIX_LIST})")
     unique: dict[str, Source] = {}
     for src in out:
         unique.setdefault(os.path.realpath(src.path), src)

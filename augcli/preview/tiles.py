@@ -99,7 +99,9 @@ def prepare(processor: Processor, recipe: Recipe, src: Source, labels: SourceLab
     text = " ".join(words)
     if rendered.applied:
         text += " · " + caption(rendered.applied, _context(pre))
-    tile = Tile("original", pixels, text, rendered.applied, copy=0, overlays=label_overlays(rendered.labels))
+    tile = Tile(
+        "original", pixels, text, rendered.applied, copy=0, overlays=label_overlays(rendered.labels, pixels.shape[:2])
+    )
     return Prepared(decoded, pre, tile)
 
 
@@ -111,7 +113,9 @@ def copy_tile(processor: Processor, recipe: Recipe, prepared: Prepared, rel: str
     except Exception as exc:
         return Tile.failed(label, f"failed: {short_error(exc)}", k)
     text = caption(rendered.applied, _context(prepared.pre))
-    return Tile(label, pixels, text, rendered.applied, copy=k, overlays=label_overlays(rendered.labels))
+    return Tile(
+        label, pixels, text, rendered.applied, copy=k, overlays=label_overlays(rendered.labels, pixels.shape[:2])
+    )
 
 
 def row_title(src: Source) -> str:

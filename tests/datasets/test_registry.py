@@ -35,11 +35,34 @@ runner = CliRunner()
 
 
 def test_every_list_of_formats_comes_from_the_registry() -> None:
-    assert format_names() == ("voc", "coco", "yolo", "masks", "folders")
-    assert label_format_choices() == ("auto", "voc", "coco", "yolo", "masks", "folders")
-    assert conversion_targets() == ("same", "voc", "coco", "yolo")
-    assert conversion_help() == "Label format to write: same, voc, coco or yolo (converts)."
-    assert [f.name for f in formats.detection_order()] == ["coco", "yolo", "voc", "masks", "folders"]
+    assert format_names() == ("voc", "coco", "yolo", "labelme", "cvat", "yolo-obb", "dota", "masks", "folders")
+    assert label_format_choices() == (
+        "auto",
+        "voc",
+        "coco",
+        "yolo",
+        "labelme",
+        "cvat",
+        "yolo-obb",
+        "dota",
+        "masks",
+        "folders",
+    )
+    assert conversion_targets() == ("same", "voc", "coco", "yolo", "labelme", "cvat", "yolo-obb", "dota")
+    assert (
+        conversion_help() == "Label format to write: same, voc, coco, yolo, labelme, cvat, yolo-obb or dota (converts)."
+    )
+    assert [f.name for f in formats.detection_order()] == [
+        "coco",
+        "cvat",
+        "dota",
+        "yolo-obb",
+        "yolo",
+        "labelme",
+        "voc",
+        "masks",
+        "folders",
+    ]
 
 
 def test_a_name_is_registered_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,16 +73,20 @@ def test_a_name_is_registered_once(monkeypatch: pytest.MonkeyPatch) -> None:
         register_format(_renamed("auto"))
     with pytest.raises(ValueError, match=r"unknown kinds of label \['meshes'\]"):
         register_format(_renamed("meshes", kinds=frozenset({"boxes", "meshes"})))
-    assert format_names() == ("voc", "coco", "yolo", "masks", "folders")
+    assert format_names() == ("voc", "coco", "yolo", "labelme", "cvat", "yolo-obb", "dota", "masks", "folders")
 
 
 def test_an_unknown_name_lists_the_formats_and_suggests_the_closest() -> None:
     with pytest.raises(UsageError) as caught:
         get_format("yolov8")
     assert caught.value.message == (
-        "unknown label format 'yolov8' (formats: voc, coco, yolo, masks, folders); did you mean yolo?"
+        "unknown label format 'yolov8' (formats: voc, coco, yolo, labelme, cvat, yolo-obb, dota, masks, folders); "
+        "did you mean yolo?"
     )
-    with pytest.raises(UsageError, match=r"\(formats: auto, voc, coco, yolo, masks, folders\); did you mean coco\?"):
+    with pytest.raises(
+        UsageError,
+        match=r"\(formats: auto, voc, coco, yolo, labelme, cvat, yolo-obb, dota, masks, folders\); did you mean coco\?",
+    ):
         discover_dataset(LABELS / "coco", label_format="cocoo")
 
 
@@ -175,7 +202,7 @@ def test_a_registered_format_converts_to_the_built_in_ones(csv_dataset: Path, tm
         el.findtext("name"): [int(el.findtext(f"bndbox/{k}") or -1) for k in ("xmin", "ymin", "xmax", "ymax")]
         for el in xml.iter("object")
     }
-    assert boxes == {"eye": [331, 40, 421, 110], "ear": [31, 20, 151, 90]}
+    assert boxes == {"eye": [332, 41, 421, 110], "ear": [32, 21, 151, 90]}  # VOC's 1-based pixel numbers
     assert (out / "ImageSets" / "Main" / "train.txt").read_text().split() == [
         "cat",
         "cat__aug001",

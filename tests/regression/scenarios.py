@@ -122,7 +122,7 @@ SCENARIOS: dict[str, Callable[[Path], tuple[Path, Path, list[str]]]] = {
     "voc-segmentation": _labelled(GEOMETRY, LABELS / "voc_seg"),
     "voc-beside-image": _labelled(GEOMETRY, LABELS / "satellite"),
     "coco": _labelled(GEOMETRY, LABELS / "coco"),
-    "coco-to-voc": _labelled(GEOMETRY, LABELS / "coco", "--to", "voc"),
+    "coco-to-voc": _labelled(GEOMETRY, LABELS / "coco", "--to", "voc", "--lossy"),
     "voc-to-coco": _labelled(GEOMETRY, LABELS / "voc", "--to", "coco"),
     "voc-to-yolo": _labelled(GEOMETRY, LABELS / "voc", "--to", "yolo"),
     "yolo": _yolo,
