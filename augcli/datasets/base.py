@@ -15,7 +15,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from augcli.datasets.labels import ImageLabels, sanitize
+from augcli.datasets.labels import ImageLabels, objects_record, sanitize
+from augcli.errors import AugcliError
 from augcli.imageio import IMAGE_SUFFIXES, decode_index_mask, read_index_mask
 from augcli.store import Store
 
@@ -110,6 +111,20 @@ class ConversionTarget:
     # For a format that holds a fixed number of keypoints per object (YOLO pose): the codec made to write
     # `count` of them, with `flip` (the index that swaps left and right on a mirror).
     keypoints: Callable[[Codec, int, list[int]], Codec] | None = None
+
+
+class LabelReadError(AugcliError):
+    """A label file a format cannot read: one line naming the file and what is wrong."""
+
+
+def put_text_labels(outputs: Store, rel: str, lines: list[str], labels: ImageLabels) -> dict[str, Any]:
+    """Write one image's label lines as the text file `rel` (YOLO, YOLO-OBB, DOTA), or no file when it has
+    no lines and the source had none (a background image stays without one); the output's record."""
+    files = []
+    if lines or labels.meta.get("had_file", True):
+        outputs.put(rel, "".join(line + "\n" for line in lines).encode("utf-8"))
+        files.append(rel)
+    return {"objects": objects_record(labels), "files": files}
 
 
 def nothing_lost(kinds: set[str]) -> dict[str, str]:

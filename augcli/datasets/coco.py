@@ -21,6 +21,7 @@ from augcli.datasets.base import (
     Codec,
     ConversionTarget,
     Dataset,
+    LabelReadError,
     LabelSet,
     Sample,
     is_image,
@@ -31,14 +32,10 @@ from augcli.datasets.base import (
 )
 from augcli.datasets.labels import ImageLabels, LabelObject, flip_index, objects_record, polygon_area
 from augcli.datasets.shapes import polygon_objects
-from augcli.errors import AugcliError, UsageError
+from augcli.errors import UsageError
 from augcli.store import Store
 
 _REWRITTEN = {"id", "image_id", "bbox", "segmentation", "area", "keypoints", "num_keypoints"}
-
-
-class LabelReadError(AugcliError):
-    pass
 
 
 @dataclass

@@ -23,6 +23,7 @@ from augcli.datasets.base import (
     Codec,
     ConversionTarget,
     Dataset,
+    LabelReadError,
     LabelSet,
     Sample,
     is_image,
@@ -34,17 +35,13 @@ from augcli.datasets.labels import ImageLabels, LabelObject, objects_record
 from augcli.datasets.oriented import bounds, from_rotated, to_rotated
 from augcli.datasets.polyline import clip_polyline
 from augcli.datasets.shapes import mask_objects, mask_polygons, object_shapes
-from augcli.errors import AugcliError, UsageError
+from augcli.errors import UsageError
 from augcli.store import Store
 
 XML = "annotations.xml"
 SHAPES = ("box", "polygon", "points", "polyline")
 _GEOMETRY = {"xtl", "ytl", "xbr", "ybr", "rotation", "points"}
 _HEADER = "<annotations><version>1.1</version><meta /></annotations>"
-
-
-class LabelReadError(AugcliError):
-    pass
 
 
 def _num(v: float) -> str:

@@ -19,25 +19,22 @@ from augcli.datasets.base import (
     Codec,
     ConversionTarget,
     Dataset,
+    LabelReadError,
     LabelSet,
     Sample,
     is_image,
     labelled,
+    put_text_labels,
     read_text,
     split_of,
 )
-from augcli.datasets.labels import ImageLabels, LabelObject, objects_record
+from augcli.datasets.labels import ImageLabels, LabelObject
 from augcli.datasets.obb import lost, to_oriented, written_corners
 from augcli.datasets.oriented import bounds
-from augcli.errors import AugcliError
 from augcli.store import Store
 
 LABELS = "labelTxt"
 SAMPLED_FILES = 50
-
-
-class LabelReadError(AugcliError):
-    pass
 
 
 def label_rel(image_rel: str) -> str:
@@ -89,12 +86,7 @@ class DotaCodec:
             lines.append(f"{coords} {obj.category} {int(obj.extra.get('difficult', 0))}")
             kept.append(obj)
         labels.objects = kept
-        files = []
-        if kept or labels.meta.get("had_file", True):
-            rel = label_rel(image_rel)
-            outputs.put(rel, "".join(line + "\n" for line in lines).encode("utf-8"))
-            files.append(rel)
-        return {"objects": objects_record(labels), "files": files}
+        return put_text_labels(outputs, label_rel(image_rel), lines, labels)
 
     def finish(self, outputs: Store, records: list[dict[str, Any]]) -> list[str]:
         return []

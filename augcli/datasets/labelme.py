@@ -23,6 +23,7 @@ from augcli.datasets.base import (
     Codec,
     ConversionTarget,
     Dataset,
+    LabelReadError,
     LabelSet,
     Sample,
     is_image,
@@ -34,16 +35,11 @@ from augcli.datasets.labels import ImageLabels, LabelObject, objects_record
 from augcli.datasets.oriented import bounds
 from augcli.datasets.polyline import clip_polyline
 from augcli.datasets.shapes import polygon_objects
-from augcli.errors import AugcliError
 from augcli.store import Store
 
 SHAPES = ("rectangle", "polygon", "point", "line", "linestrip", "rotation")
 _LINES = ("line", "linestrip")
 VERSION = "5.5.0"  # what a converted JSON says it is (LabelMe's own field)
-
-
-class LabelReadError(AugcliError):
-    pass
 
 
 def _xy(points: np.ndarray) -> list[list[float]]:

@@ -24,6 +24,7 @@ from augcli.datasets.base import (
     Codec,
     ConversionTarget,
     Dataset,
+    LabelReadError,
     LabelSet,
     Sample,
     is_image,
@@ -34,7 +35,6 @@ from augcli.datasets.base import (
 )
 from augcli.datasets.labels import ImageLabels, IndexMask, LabelObject, objects_record
 from augcli.datasets.shapes import mask_objects, object_shapes, unconverted_masks
-from augcli.errors import AugcliError
 from augcli.imageio import encode_index_mask
 from augcli.store import Store
 
@@ -42,10 +42,6 @@ IMAGES, ANNOTATIONS = "JPEGImages", "Annotations"
 MASK_DIRS = ("SegmentationClass", "SegmentationObject")
 _LABEL_DIRS = {ANNOTATIONS, "ImageSets", *MASK_DIRS}
 _VOC_SKELETON = "<annotation><folder>JPEGImages</folder><filename /><size><depth>3</depth></size></annotation>"
-
-
-class LabelReadError(AugcliError):
-    pass
 
 
 @dataclass

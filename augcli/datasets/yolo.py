@@ -20,24 +20,21 @@ from augcli.datasets.base import (
     Codec,
     ConversionTarget,
     Dataset,
+    LabelReadError,
     LabelSet,
     Sample,
     is_image,
     labelled,
+    put_text_labels,
     read_text,
     split_of,
 )
-from augcli.datasets.labels import ImageLabels, LabelObject, objects_record
+from augcli.datasets.labels import ImageLabels, LabelObject
 from augcli.datasets.shapes import polygon_objects
-from augcli.errors import AugcliError
 from augcli.store import Store
 
 DATA_YAML = ("data.yaml", "data.yml", "dataset.yaml")
 SAMPLED_FILES = 50  # label files `survey` reads to see whether a dataset has polygons or keypoints
-
-
-class LabelReadError(AugcliError):
-    pass
 
 
 def label_rel(image_rel: str) -> str:
@@ -123,12 +120,7 @@ class YoloCodec:
                 lines.append(line)
             kept.append(obj)
         labels.objects = kept
-        files = []
-        if lines or labels.meta.get("had_file", True):
-            rel = label_rel(image_rel)
-            outputs.put(rel, "".join(line + "\n" for line in lines).encode("utf-8"))
-            files.append(rel)
-        return {"objects": objects_record(labels), "files": files}
+        return put_text_labels(outputs, label_rel(image_rel), lines, labels)
 
     def _keypoints(self, obj: LabelObject) -> np.ndarray:
         """An object's keypoints, as many as `kpt_shape` says (0 0 0 for those it lacks)."""

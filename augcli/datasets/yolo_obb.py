@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from augcli.datasets.base import Codec, ConversionTarget, Dataset, LabelSet, read_text
-from augcli.datasets.labels import ImageLabels, LabelObject, clip_polygon, objects_record, polygon_area
+from augcli.datasets.base import Codec, ConversionTarget, Dataset, LabelReadError, LabelSet, put_text_labels, read_text
+from augcli.datasets.labels import ImageLabels, LabelObject, clip_polygon, polygon_area
 from augcli.datasets.obb import lost, to_oriented, written_corners
 from augcli.datasets.oriented import bounds, clockwise
 from augcli.datasets.yolo import FORMAT as YOLO
-from augcli.datasets.yolo import LabelReadError, YoloCodec, label_rel
+from augcli.datasets.yolo import YoloCodec, label_rel
 from augcli.store import Store
 
 SAMPLED_FILES = 20  # label files detection reads: every line of them must have nine fields
@@ -68,12 +68,7 @@ class YoloObbCodec(YoloCodec):
             lines.append(f"{cls} " + " ".join(f"{v:.6f}" for v in norm.reshape(-1)))
             kept.append(obj)
         labels.objects = kept
-        files = []
-        if lines or labels.meta.get("had_file", True):
-            rel = label_rel(image_rel)
-            outputs.put(rel, "".join(line + "\n" for line in lines).encode("utf-8"))
-            files.append(rel)
-        return {"objects": objects_record(labels), "files": files}
+        return put_text_labels(outputs, label_rel(image_rel), lines, labels)
 
 
 def inside_quad(corners: np.ndarray, width: int, height: int) -> np.ndarray:
